@@ -9,6 +9,16 @@
  * Reads and writes go through the current view: RAM is copied, I/O calls
  * the region's callbacks (under its lock), unassigned addresses read as
  * all-ones and drop writes, read-only RAM drops writes.
+ *
+ * Threads: changes to regions, listeners and dirty logging may come from
+ * any thread; they serialize on one recursive lock, held from the
+ * outermost begin to its commit, and listeners run in the committing
+ * thread with it held.  Reads, writes, address_space_ram_ptr() and
+ * address_space_get_flatview() never take that lock, so vCPU threads run
+ * them concurrently with a commit; each uses the view current when it
+ * started.  A region that was removed may still be used by such an old
+ * view: free it (or what its callbacks use) only when no thread can be in
+ * an access that started before the removal (e.g. with vCPUs paused).
  */
 #pragma once
 
@@ -60,12 +70,16 @@ void memory_global_dirty_log_stop(void);
 void memory_global_dirty_log_sync(void);
 bool memory_global_dirty_log_enabled(void);
 
-/* Accesses of any length; I/O regions get 1/2/4/8-byte calls. */
+/* Accesses of any length, split at range boundaries (an access running
+ * past 2^64 wraps to 0).  I/O regions get one call for a naturally aligned
+ * 1/2/4/8-byte piece, byte calls for any other shape.  The result is the
+ * first non-OK outcome of any piece; unassigned bytes read as 0xff. */
 MemTxResult address_space_read(AddressSpace *as, uint64_t addr, void *buf, uint64_t len);
 MemTxResult address_space_write(AddressSpace *as, uint64_t addr, const void *buf, uint64_t len);
 
 /* Host pointer for [addr, addr+len) when it lies entirely in one RAM range
- * (writable unless `for_read`), else NULL.  Loaders and devices that DMA
+ * (writable unless `for_read`), else NULL; also NULL for len 0 and when
+ * addr+len wraps past 2^64.  Loaders and devices that DMA
  * use this: it is the bounds check that keeps them inside guest memory.
  * The pointer stays valid while the RAM block lives. */
 void *address_space_ram_ptr(AddressSpace *as, uint64_t addr, uint64_t len, bool for_read);

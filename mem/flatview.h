@@ -35,6 +35,10 @@ void flatview_unref(FlatView *view);
 /* The range holding `addr`, or NULL; a binary search. */
 const FlatRange *flatview_lookup(const FlatView *view, uint64_t addr);
 
+/* Index of the first range whose last byte is at or above `addr` (view->nr
+ * if none): the range holding `addr`, or else the next one above it. */
+unsigned flatview_find_index(const FlatView *view, uint64_t addr);
+
 static inline uint64_t flat_range_last(const FlatRange *fr)
 {
     return fr->addr + fr->size - 1;

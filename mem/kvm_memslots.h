@@ -2,10 +2,13 @@
  * space become KVM memory slots.
  *
  * Changes are collected during a transaction and applied at commit: slots
- * whose range, host address and flags are unchanged stay untouched; the
- * rest are deleted and re-added.  When a commit must delete or replace a
- * slot, the vCPUs are quiesced around the update (if a quiesce hook is set)
- * so that no vCPU ever sees a hole where memory stays mapped.
+ * whose range, host address and flags are unchanged stay untouched; a slot
+ * whose only change is the dirty-log flag is updated in place (same slot
+ * id, no quiesce); the rest are deleted and re-added.  When a commit must
+ * delete or replace a slot, the vCPUs are quiesced around the update (if a
+ * quiesce hook is set) so that no vCPU ever sees a hole where memory stays
+ * mapped.  The listener and its quiesce hook run in the committing thread
+ * with the memory lock held.
  * Ranges (or their edges) that are not page aligned are left out: accesses
  * there exit to ferry and are served from the FlatView.
  */

@@ -10,6 +10,12 @@
  *
  * Regions are not reference counted: whoever creates one frees it, after
  * removing it from its parent (and removing its own subregions).
+ * memory_region_free() detaches what is still attached rather than leave
+ * dangling pointers, but see address_space.h on threads still using it.
+ * Only containers take subregions.  ROM regions start read-only; so do RAM
+ * regions over a RAM_BLOCK_READONLY block.  Moving a region with
+ * memory_region_set_address() makes it the newest among siblings of its
+ * priority, as if removed and added again.
  */
 #pragma once
 
