@@ -1,0 +1,31 @@
+/* Ending the run: isa-debug-exit, then i8042 reset, then halt. */
+#include "guest.h"
+
+#define DEBUG_EXIT_PORT 0xf4
+#define I8042_COMMAND   0x64
+#define I8042_PULSE_RESET 0xfe
+
+void halt_forever(void)
+{
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+void i8042_reset(void)
+{
+    outb(I8042_COMMAND, I8042_PULSE_RESET);
+}
+
+/* The host exits with (code << 1) | 1: 1 for PASS, 3 for FAIL. */
+void guest_exit(bool passed)
+{
+    outl(DEBUG_EXIT_PORT, passed ? 0 : 1);
+    i8042_reset();
+    halt_forever();
+}
+
+void pass(const char *test)
+{
+    printf("PASS: %s\n", test);
+    guest_exit(true);
+}

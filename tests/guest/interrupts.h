@@ -1,0 +1,26 @@
+/* IDT, TSS and interrupt dispatch. */
+#ifndef INTERRUPTS_H
+#define INTERRUPTS_H
+
+#include "guest.h"
+
+struct interrupt_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error_code;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+
+typedef void (*interrupt_handler)(struct interrupt_frame *frame);
+
+#define VECTOR_LAPIC_TIMER 0x20
+#define VECTOR_SPURIOUS    0xff
+#define VECTOR_INVALID_OPCODE 6     /* also the ring 3 -> ring 0 return, see user.S */
+
+void interrupts_init(void);
+void interrupts_set_handler(unsigned vector, interrupt_handler handler);
+
+/* Set by tests so an unexpected exception names the test that failed. */
+extern const char *current_test;
+
+#endif

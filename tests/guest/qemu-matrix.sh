@@ -1,0 +1,46 @@
+#!/bin/bash
+# Boots every test of the test guest under QEMU/KVM through multiboot and PVH
+# and checks QEMU's exit status. Usage: qemu-matrix.sh BUILD_DIR
+# (BUILD_DIR/tests/guest holds testguest.elf and testguest-pvh.elf).
+#
+# Exit statuses: isa-debug-exit gives (code << 1) | 1, so PASS = 1, FAIL = 3;
+# with -no-reboot an i8042 reset or a triple fault ends QEMU with 0.
+set -u
+dir=${1:?usage: $0 BUILD_DIR}/tests/guest
+failures=0
+
+run() { # protocol expected-status expected-line qemu-args... -- cmdline
+    local proto=$1 want=$2 line=$3; shift 3
+    local kernel=$dir/testguest.elf
+    [ "$proto" = pvh ] && kernel=$dir/testguest-pvh.elf
+    local args=() cmdline
+    while [ "$1" != -- ]; do args+=("$1"); shift; done
+    cmdline=$2
+    local out status
+    out=$(timeout 120 qemu-system-x86_64 -enable-kvm -M pc -m 1G -smp 2 -nographic \
+          -device isa-debug-exit,iobase=0xf4,iosize=4 "${args[@]}" \
+          -kernel "$kernel" -append "$cmdline" 2>&1)
+    status=$?
+    if [ "$status" = "$want" ] && grep -aq "$line" <<<"$out"; then
+        echo "ok   $proto $cmdline (status $status)"
+    else
+        echo "FAIL $proto $cmdline (status $status, want $want and '$line')"
+        sed 's/^/     | /' <<<"$out" | tail -5
+        failures=$((failures + 1))
+    fi
+}
+
+for proto in multiboot pvh; do
+    run $proto 1 "booted via $proto"  -no-reboot -- "test=hello"
+    run $proto 1 "PASS: mem"          -no-reboot -- "test=mem memory=1024"
+    run $proto 1 "PASS: smp"          -no-reboot -smp 4 -- "test=smp cpus=4"
+    run $proto 3 "FAIL: smp"          -no-reboot -smp 4 -- "test=smp cpus=3"
+    run $proto 1 "PASS: timer"        -no-reboot -- "test=timer"
+    run $proto 0 "reset: resetting"   -no-reboot -- "test=reset"
+    run $proto 1 "PASS: reboot"       -- "test=reboot"
+    run $proto 0 "triple fault next"  -no-reboot -- "test=crash"
+    run $proto 0 "demo: done"         -no-reboot -- "test=demo"
+    run $proto 3 "FAIL: nope: unknown test" -no-reboot -- "test=nope"
+done
+run pvh 1 "PASS: mem" -no-reboot -m 6G -- "test=mem memory=6144"
+exit $((failures > 0))
