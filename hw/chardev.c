@@ -20,6 +20,10 @@
 
 #include <glib-unix.h>
 
+#include "vmm/runstate.h"
+
+#define CTRL_A 0x01
+
 typedef enum ChardevKind {
     CHARDEV_NONE,
     CHARDEV_STDIO,
@@ -31,6 +35,7 @@ struct Chardev {
     int out_fd; /* -1 for "none" */
     guint stdin_watch; /* GLib source id, 0 when not reading */
     bool owns_tty_mode; /* this chardev put stdin in raw mode */
+    bool escape_pending; /* Ctrl-A seen on the raw terminal */
     ChardevReceiveFn receive;
     void *receive_opaque;
 };
@@ -118,7 +123,7 @@ Chardev *chardev_new(const char *spec, GError **errp)
         if (fd < 0) {
             int err = errno;
             g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(err),
-                        "serial: cannot open '%s': %s", path, g_strerror(err));
+                        "cannot open '%s': %s", path, g_strerror(err));
             return NULL;
         }
         chr = g_new0(Chardev, 1);
@@ -127,7 +132,7 @@ Chardev *chardev_new(const char *spec, GError **errp)
         return chr;
     }
     g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                "serial: unknown backend '%s' (use stdio, file:PATH or none)", spec);
+                "unknown back end '%s' (use stdio, file:PATH or none)", spec);
     return NULL;
 }
 
@@ -173,6 +178,32 @@ void chardev_write(Chardev *chr, const uint8_t *buf, size_t len)
     }
 }
 
+/* In raw mode Ctrl-C goes to the guest, so the way out is QEMU's: Ctrl-A x
+ * stops ferry, Ctrl-A Ctrl-A sends one Ctrl-A.  Returns the bytes kept. */
+static size_t chardev_filter_escapes(Chardev *chr, uint8_t *buf, size_t len)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (!chr->escape_pending && buf[i] == CTRL_A) {
+            chr->escape_pending = true;
+            continue;
+        }
+        if (chr->escape_pending) {
+            chr->escape_pending = false;
+            if (buf[i] == 'x' || buf[i] == 'X') {
+                g_printerr("\r\nferry: Ctrl-A x: stopping the guest\r\n");
+                runstate_request_exit(FERRY_EXIT_USAGE);
+                continue;
+            }
+            if (buf[i] != CTRL_A)
+                continue;
+        }
+        buf[kept++] = buf[i];
+    }
+    return kept;
+}
+
 static gboolean chardev_stdin_ready(gint fd, GIOCondition cond, gpointer opaque)
 {
     Chardev *chr = opaque;
@@ -186,7 +217,9 @@ static gboolean chardev_stdin_ready(gint fd, GIOCondition cond, gpointer opaque)
         chr->stdin_watch = 0;
         return G_SOURCE_REMOVE;
     }
-    if (chr->receive)
+    if (chr->owns_tty_mode)
+        n = (ssize_t)chardev_filter_escapes(chr, buf, (size_t)n);
+    if (chr->receive && n > 0)
         chr->receive(chr->receive_opaque, buf, (size_t)n);
     return G_SOURCE_CONTINUE;
 }

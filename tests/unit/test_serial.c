@@ -317,7 +317,7 @@ static void test_chardev_specs(void)
     chr = chardev_new("telnet", &err);
     g_assert_null(chr);
     g_assert_cmpstr(err->message, ==,
-                    "serial: unknown backend 'telnet' (use stdio, file:PATH or none)");
+                    "unknown back end 'telnet' (use stdio, file:PATH or none)");
     g_clear_error(&err);
 
     chr = chardev_new("file:/nonexistent-dir/out.txt", &err);
