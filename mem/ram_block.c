@@ -23,6 +23,8 @@
 #define MFD_HUGE_SHIFT 26
 #endif
 
+/* Host alignment of guest RAM (see map_guest_memory). */
+#define HUGE_PAGE_SIZE (2ull << 20)
 /* Blocks start on a 256 KiB boundary in the ram_addr space so that one
  * 64-bit word of a 4 KiB-page dirty bitmap never spans two blocks. */
 #define RAM_ADDR_ALIGN (64ull * 4096)
@@ -175,6 +177,36 @@ static bool prealloc_memory(RamBlock *block, GError **errp)
     return true;
 }
 
+/* Guest RAM sits at a 2 MiB-aligned host address with transparent huge
+ * pages allowed, so that KVM can map it with 2 MiB pages and a guest
+ * touching fresh memory takes one fault per 2 MiB instead of 512 (several
+ * microseconds each on nested KVM).  The alignment costs address space
+ * only: a PROT_NONE reservation is trimmed to the aligned window. */
+static void *map_guest_memory(uint64_t size, int map_flags, int fd)
+{
+    uint64_t reserve = size + HUGE_PAGE_SIZE;
+    uint8_t *base, *aligned;
+    void *host;
+
+    base = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED)
+        return MAP_FAILED;
+    aligned = (uint8_t *)align_up((uint64_t)(uintptr_t)base, HUGE_PAGE_SIZE);
+    host = mmap(aligned, size, PROT_READ | PROT_WRITE, map_flags | MAP_NORESERVE | MAP_FIXED, fd,
+                0);
+    if (host == MAP_FAILED) {
+        munmap(base, reserve);
+        return MAP_FAILED;
+    }
+    if (aligned > base)
+        munmap(base, aligned - base);
+    if (base + reserve > aligned + size)
+        munmap(aligned + size, base + reserve - (aligned + size));
+    /* Advice only: without THP (or on hugetlbfs) memory works the same. */
+    madvise(host, size, MADV_HUGEPAGE);
+    return host;
+}
+
 RamBlock *ram_block_new(const char *idstr, uint64_t size, uint64_t max_size, RamBlockFlags flags,
                         const RamBackendSpec *backend, GError **errp)
 {
@@ -247,7 +279,7 @@ RamBlock *ram_block_new(const char *idstr, uint64_t size, uint64_t max_size, Ram
         }
     }
 
-    void *host = mmap(NULL, max_size, PROT_READ | PROT_WRITE, map_flags | MAP_NORESERVE, fd, 0);
+    void *host = map_guest_memory(max_size, map_flags, fd);
     if (host == MAP_FAILED) {
         g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno),
                     "ram block '%s': cannot map 0x%" PRIx64 " bytes: %s", idstr, max_size,
