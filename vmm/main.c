@@ -1,1 +1,84 @@
-int main(void) { return 0; }
+/* ferry: a small virtual machine monitor on Linux KVM.
+ *
+ *   ferry run [OPTIONS]      boot a guest (ferry run --help)
+ */
+#include <glib.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/machine.h"
+#include "vmm/options.h"
+#include "vmm/runstate.h"
+
+static const char usage[] =
+    "Usage: ferry COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  run        boot a virtual machine (ferry run --help)\n"
+    "  help       show this text\n"
+    "  version    show the version\n"
+    "\n";
+
+static int print_info(Machine *machine, char **topics)
+{
+    for (char **t = topics; t && *t; t++) {
+        g_autoptr(GString) out = g_string_new(NULL);
+
+        machine_info(machine, *t, out);
+        fputs(out->str, stdout);
+    }
+    fflush(stdout);
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    RunOptions opts = { 0 };
+    g_autoptr(GError) err = NULL;
+    Machine *machine;
+    int status;
+
+    if (!run_options_parse(argc, argv, &opts, &err)) {
+        g_printerr("ferry: %s\n", err->message);
+        return FERRY_EXIT_USAGE;
+    }
+    machine = machine_new(&opts.machine, &err);
+    if (!machine) {
+        g_printerr("ferry: %s\n", err->message);
+        run_options_clear(&opts);
+        return FERRY_EXIT_USAGE;
+    }
+    print_info(machine, opts.info);
+    status = machine_run(machine);
+    machine_free(machine);
+    run_options_clear(&opts);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    /* A closed stdout (a pipe whose reader left) must not kill the VMM. */
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        fputs(usage, stderr);
+        fputs(ferry_exit_status_help, stderr);
+        return FERRY_EXIT_USAGE;
+    }
+    if (g_str_equal(argv[1], "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (g_str_equal(argv[1], "help") || g_str_equal(argv[1], "--help") ||
+        g_str_equal(argv[1], "-h")) {
+        fputs(usage, stdout);
+        fputs(ferry_exit_status_help, stdout);
+        return 0;
+    }
+    if (g_str_equal(argv[1], "version") || g_str_equal(argv[1], "--version")) {
+        printf("ferry %s\n", FERRY_VERSION);
+        return 0;
+    }
+    g_printerr("ferry: unknown command '%s' (try ferry help)\n", argv[1]);
+    return FERRY_EXIT_USAGE;
+}

@@ -1,0 +1,390 @@
+#include "vmm/machine.h"
+
+#include <cpuid.h>
+#include <errno.h>
+#include <stdio.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <string.h>
+
+#include "hw/chardev.h"
+#include "hw/debug_exit.h"
+#include "hw/debugcon.h"
+#include "hw/i8042.h"
+#include "hw/rtc.h"
+#include "hw/serial.h"
+#include "mem/ram_block.h"
+#include "mem/region.h"
+#include "vmm/embedded_guest.h"
+#include "vmm/runstate.h"
+
+#define GiB (1ull << 30)
+#define MiB (1ull << 20)
+/* RAM above this goes to 4 GiB and up; [3 GiB, 4 GiB) is the PCI/APIC hole. */
+#define RAM_BELOW_4G_MAX (3 * GiB)
+#define FOUR_GiB (4 * GiB)
+
+#define COM1_BASE 0x3f8
+#define COM1_IRQ 4
+#define DEBUG_EXIT_PORT 0xf4 /* QEMU's isa-debug-exit default */
+#define DEBUGCON_PORT 0x402 /* where SeaBIOS logs */
+
+struct Machine {
+    MachineConfig config;
+    Kvm *kvm;
+
+    RamBlock *ram;
+    MemoryRegion *system; /* root of `memory` */
+    MemoryRegion *io_root; /* root of `io` */
+    MemoryRegion *ram_mr; /* the whole block; only its aliases are mapped */
+    MemoryRegion *ram_below_4g, *ram_above_4g;
+    AddressSpace *memory, *io;
+    KvmMemslots *memslots;
+    uint64_t ram_below_4g_size, ram_above_4g_size;
+
+    Chardev *serial_chr, *debugcon_chr;
+    Serial *serial;
+    Rtc *rtc;
+    I8042 *i8042;
+    DebugExit *debug_exit;
+    Debugcon *debugcon;
+
+    GMappedFile *kernel_file, *initrd_file;
+    BootConfig boot_config;
+    BootEntry boot_entry;
+
+    Vcpus *vcpus;
+    GMainLoop *loop;
+    int exit_status;
+};
+
+uint64_t machine_max_ram(void)
+{
+    unsigned eax, ebx, ecx, edx, phys_bits = 36;
+
+    if (__get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx))
+        phys_bits = eax & 0xff;
+    /* Everything must sit below the top of the guest-physical space, and
+     * RAM past 3 GiB moves up by the 1 GiB hole. */
+    return (1ull << phys_bits) - GiB;
+}
+
+static bool machine_create_memory(Machine *m, GError **errp)
+{
+    uint64_t size = m->config.ram_size;
+
+    m->ram_below_4g_size = MIN(size, RAM_BELOW_4G_MAX);
+    m->ram_above_4g_size = size - m->ram_below_4g_size;
+    m->ram = ram_block_new("pc.ram", size, size, RAM_BLOCK_MIGRATABLE, NULL, errp);
+    if (!m->ram)
+        return false;
+    m->system = memory_region_new_container("system", MR_SIZE_ALL);
+    m->io_root = memory_region_new_container("io", 0x10000);
+    m->memory = address_space_new("memory", m->system);
+    m->io = address_space_new("I/O", m->io_root);
+    m->memslots = kvm_memslots_new(m->kvm->vm_fd, m->kvm->nr_memslots, NULL, NULL);
+    memory_listener_register(kvm_memslots_listener(m->memslots), m->memory);
+
+    /* Both windows are aliases of the one block, as on QEMU's PC: the block
+     * keeps one name and one layout whatever the hole does. */
+    memory_region_transaction_begin();
+    m->ram_mr = memory_region_new_ram("pc.ram", m->ram);
+    m->ram_below_4g = memory_region_new_alias("ram-below-4g", m->ram_mr, 0, m->ram_below_4g_size);
+    memory_region_add_subregion(m->system, 0, m->ram_below_4g);
+    if (m->ram_above_4g_size) {
+        m->ram_above_4g = memory_region_new_alias("ram-above-4g", m->ram_mr, m->ram_below_4g_size,
+                                                  m->ram_above_4g_size);
+        memory_region_add_subregion(m->system, FOUR_GiB, m->ram_above_4g);
+    }
+    memory_region_transaction_commit();
+    return true;
+}
+
+static void machine_free_memory(Machine *m)
+{
+    if (m->ram_above_4g) {
+        memory_region_del_subregion(m->system, m->ram_above_4g);
+        memory_region_free(m->ram_above_4g);
+    }
+    if (m->ram_below_4g) {
+        memory_region_del_subregion(m->system, m->ram_below_4g);
+        memory_region_free(m->ram_below_4g);
+    }
+    if (m->memslots) {
+        memory_listener_unregister(kvm_memslots_listener(m->memslots));
+        kvm_memslots_free(m->memslots);
+    }
+    if (m->memory)
+        address_space_free(m->memory);
+    if (m->io)
+        address_space_free(m->io);
+    if (m->ram_mr)
+        memory_region_free(m->ram_mr);
+    if (m->system)
+        memory_region_free(m->system);
+    if (m->io_root)
+        memory_region_free(m->io_root);
+    if (m->ram)
+        ram_block_free(m->ram);
+}
+
+/* CMOS bytes firmware and old kernels read the memory size from. */
+static void machine_fill_cmos(Machine *m)
+{
+    uint64_t above_1m_kib = MIN((m->ram_below_4g_size - MiB) / 1024, 0xffff);
+    uint64_t above_16m = m->ram_below_4g_size > 16 * MiB ? (m->ram_below_4g_size - 16 * MiB) >> 16 : 0;
+    uint64_t above_4g = m->ram_above_4g_size >> 16;
+
+    above_16m = MIN(above_16m, 0xffff);
+    rtc_set_cmos(m->rtc, 0x15, 640 & 0xff); /* base memory, KiB */
+    rtc_set_cmos(m->rtc, 0x16, 640 >> 8);
+    rtc_set_cmos(m->rtc, 0x17, above_1m_kib & 0xff);
+    rtc_set_cmos(m->rtc, 0x18, above_1m_kib >> 8);
+    rtc_set_cmos(m->rtc, 0x30, above_1m_kib & 0xff);
+    rtc_set_cmos(m->rtc, 0x31, above_1m_kib >> 8);
+    rtc_set_cmos(m->rtc, 0x34, above_16m & 0xff); /* 64 KiB units above 16 MiB */
+    rtc_set_cmos(m->rtc, 0x35, above_16m >> 8);
+    rtc_set_cmos(m->rtc, 0x5b, above_4g & 0xff); /* 64 KiB units above 4 GiB */
+    rtc_set_cmos(m->rtc, 0x5c, (above_4g >> 8) & 0xff);
+    rtc_set_cmos(m->rtc, 0x5d, (above_4g >> 16) & 0xff);
+    rtc_set_cmos(m->rtc, 0x5f, m->config.cpus - 1);
+}
+
+/* The devices of this machine, created in order, reset and freed with it. */
+static bool machine_create_devices(Machine *m, GError **errp)
+{
+    m->serial_chr = chardev_new(m->config.serial, errp);
+    if (!m->serial_chr) {
+        g_prefix_error(errp, "--serial %s: ", m->config.serial);
+        return false;
+    }
+    m->serial = serial_create(m->io_root, COM1_BASE, kvm_irq_line(m->kvm, COM1_IRQ), m->serial_chr);
+    chardev_set_receiver(m->serial_chr, serial_receive, m->serial);
+    m->rtc = rtc_create(m->io_root);
+    machine_fill_cmos(m);
+    m->i8042 = i8042_create(m->io_root);
+    if (m->config.test_exit)
+        m->debug_exit = debug_exit_create(m->io_root, DEBUG_EXIT_PORT);
+    if (m->config.debugcon) {
+        m->debugcon_chr = chardev_new(m->config.debugcon, errp);
+        if (!m->debugcon_chr) {
+            g_prefix_error(errp, "--debugcon %s: ", m->config.debugcon);
+            return false;
+        }
+        m->debugcon = debugcon_create(m->io_root, DEBUGCON_PORT, m->debugcon_chr);
+    }
+    return true;
+}
+
+static void machine_reset_devices(Machine *m)
+{
+    serial_reset(m->serial);
+    rtc_reset(m->rtc);
+    i8042_reset(m->i8042);
+}
+
+static void machine_free_devices(Machine *m)
+{
+    g_clear_pointer(&m->debugcon, debugcon_free);
+    g_clear_pointer(&m->debug_exit, debug_exit_free);
+    g_clear_pointer(&m->i8042, i8042_free);
+    g_clear_pointer(&m->rtc, rtc_free);
+    g_clear_pointer(&m->serial, serial_free);
+    g_clear_pointer(&m->debugcon_chr, chardev_free);
+    g_clear_pointer(&m->serial_chr, chardev_free);
+}
+
+static GMappedFile *machine_map_file(const char *option, const char *path, GError **errp)
+{
+    GError *err = NULL;
+    GMappedFile *file = g_mapped_file_new(path, FALSE, &err);
+
+    if (!file) {
+        g_set_error(errp, G_FILE_ERROR, err->code, "%s %s: %s", option, path,
+                    err->code == G_FILE_ERROR_NOENT ? "no such file" : err->message);
+        g_error_free(err);
+    }
+    return file;
+}
+
+static bool machine_load_kernel(Machine *m, GError **errp)
+{
+    BootConfig *bc = &m->boot_config;
+
+    *bc = (BootConfig){
+        .memory = m->memory,
+        .cmdline = m->config.cmdline ? m->config.cmdline : "",
+        .kind = m->config.boot_kind,
+        .ram_below_4g = m->ram_below_4g_size,
+        .ram_above_4g = m->ram_above_4g_size,
+    };
+    if (m->config.kernel_path) {
+        m->kernel_file = machine_map_file("--kernel", m->config.kernel_path, errp);
+        if (!m->kernel_file)
+            return false;
+        bc->kernel_name = m->config.kernel_path;
+        bc->kernel = (const uint8_t *)g_mapped_file_get_contents(m->kernel_file);
+        bc->kernel_size = g_mapped_file_get_length(m->kernel_file);
+    } else {
+        bc->kernel_name = "built-in test guest";
+        bc->kernel = embedded_guest_start;
+        bc->kernel_size = embedded_guest_size();
+        if (!m->config.cmdline)
+            bc->cmdline = "test=demo";
+    }
+    if (m->config.initrd_path) {
+        m->initrd_file = machine_map_file("--initrd", m->config.initrd_path, errp);
+        if (!m->initrd_file)
+            return false;
+        bc->initrd = (const uint8_t *)g_mapped_file_get_contents(m->initrd_file);
+        bc->initrd_size = g_mapped_file_get_length(m->initrd_file);
+    }
+    return boot_load(bc, &m->boot_entry, errp);
+}
+
+static void machine_quiesce_pause(void *opaque)
+{
+    Machine *m = opaque;
+
+    if (m->vcpus)
+        vcpus_pause(m->vcpus);
+}
+
+static void machine_quiesce_resume(void *opaque)
+{
+    Machine *m = opaque;
+
+    if (m->vcpus)
+        vcpus_resume(m->vcpus);
+}
+
+Machine *machine_new(const MachineConfig *config, GError **errp)
+{
+    Machine *m = g_new0(Machine, 1);
+    VcpusConfig vc;
+
+    m->config = *config;
+    m->kvm = kvm_open(errp);
+    if (!m->kvm || !machine_create_memory(m, errp) || !machine_create_devices(m, errp) ||
+        !machine_load_kernel(m, errp))
+        goto fail;
+    vc = (VcpusConfig){
+        .kvm = m->kvm,
+        .count = config->cpus,
+        .memory = m->memory,
+        .io = m->io,
+        .trace_unassigned = config->trace_unassigned,
+    };
+    m->vcpus = vcpus_new(&vc, errp);
+    if (!m->vcpus || !vcpu_set_boot_state(vcpus_get(m->vcpus, 0), &m->boot_entry, errp))
+        goto fail;
+    kvm_memslots_set_quiesce(m->memslots, &(KvmMemslotsQuiesce){
+        .pause = machine_quiesce_pause, .resume = machine_quiesce_resume, .opaque = m });
+    return m;
+
+fail:
+    machine_free(m);
+    return NULL;
+}
+
+void machine_free(Machine *m)
+{
+    if (!m)
+        return;
+    /* Tearing down the memory map must not try to pause freed vCPUs. */
+    if (m->memslots)
+        kvm_memslots_set_quiesce(m->memslots, NULL);
+    g_clear_pointer(&m->vcpus, vcpus_free);
+    machine_free_devices(m);
+    machine_free_memory(m);
+    g_clear_pointer(&m->kernel_file, g_mapped_file_unref);
+    g_clear_pointer(&m->initrd_file, g_mapped_file_unref);
+    g_clear_pointer(&m->loop, g_main_loop_unref);
+    kvm_close(m->kvm);
+    g_free(m);
+}
+
+bool machine_info(Machine *m, const char *topic, GString *out)
+{
+    if (g_str_equal(topic, "mtree"))
+        mtree_info(out);
+    else if (g_str_equal(topic, "ramblock"))
+        ram_block_format(out);
+    else if (g_str_equal(topic, "memslots"))
+        kvm_memslots_format(m->memslots, out);
+    else
+        return false;
+    return true;
+}
+
+/* A reboot: the CPUs and the platform go back to power-on state and the
+ * kernel is loaded again; RAM keeps its contents, as on real hardware. */
+static bool machine_reboot(Machine *m, GError **errp)
+{
+    bool ok;
+
+    vcpus_pause(m->vcpus);
+    machine_reset_devices(m);
+    ok = kvm_reset_platform(m->kvm, errp) && boot_load(&m->boot_config, &m->boot_entry, errp) &&
+         vcpus_reset(m->vcpus, &m->boot_entry, errp);
+    vcpus_resume(m->vcpus);
+    return ok;
+}
+
+static gboolean machine_handle_request(gpointer data)
+{
+    Machine *m = data;
+    int status = 0;
+    g_autoptr(GError) err = NULL;
+
+    switch (runstate_take_request(&status)) {
+    case RUN_REQUEST_NONE:
+        break;
+    case RUN_REQUEST_RESET:
+        if (m->config.on_reset == ON_RESET_EXIT) {
+            runstate_request_exit(FERRY_EXIT_POWEROFF);
+            break;
+        }
+        if (!machine_reboot(m, &err)) {
+            g_printerr("ferry: reboot failed: %s\n", err->message);
+            runstate_request_exit(FERRY_EXIT_USAGE);
+        }
+        break;
+    case RUN_REQUEST_EXIT:
+        m->exit_status = status;
+        g_main_loop_quit(m->loop);
+        break;
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* Called on any thread: hand the request to the main loop. */
+static void machine_wake(void *opaque)
+{
+    g_idle_add(machine_handle_request, opaque);
+}
+
+static gboolean machine_on_signal(gpointer data)
+{
+    g_printerr("ferry: terminated by a signal, stopping the guest\n");
+    runstate_request_exit(FERRY_EXIT_USAGE);
+    return G_SOURCE_CONTINUE;
+}
+
+int machine_run(Machine *m)
+{
+    guint sigint = g_unix_signal_add(SIGINT, machine_on_signal, m);
+    guint sigterm = g_unix_signal_add(SIGTERM, machine_on_signal, m);
+
+    m->loop = g_main_loop_new(NULL, FALSE);
+    runstate_set_waker(machine_wake, m);
+    vcpus_start(m->vcpus);
+    /* A request may have come before the waker was set. */
+    g_idle_add(machine_handle_request, m);
+    g_main_loop_run(m->loop);
+    runstate_set_waker(NULL, NULL);
+    vcpus_stop(m->vcpus);
+    g_source_remove(sigint);
+    g_source_remove(sigterm);
+    return m->exit_status;
+}
