@@ -12,7 +12,6 @@
 
 struct DebugExit {
     GMutex lock;
-    MemoryRegion *io;
     MemoryRegion *mr;
 };
 
@@ -36,23 +35,15 @@ DebugExit *debug_exit_create(MemoryRegion *io, uint16_t base)
     DebugExit *d = g_new0(DebugExit, 1);
 
     g_mutex_init(&d->lock);
-    d->io = io;
-    d->mr = memory_region_new_io("debug-exit", DEBUG_EXIT_NR_PORTS, &debug_exit_ops, d);
-    memory_region_set_lock(d->mr, &d->lock);
-    memory_region_add_subregion(io, base, d->mr);
+    d->mr = memory_region_add_io(io, base, "debug-exit", DEBUG_EXIT_NR_PORTS, &debug_exit_ops, d,
+                                 &d->lock);
     return d;
-}
-
-/* Stateless: nothing to reset. */
-void debug_exit_reset(DebugExit *d)
-{
 }
 
 void debug_exit_free(DebugExit *d)
 {
     if (!d)
         return;
-    memory_region_del_subregion(d->io, d->mr);
     memory_region_free(d->mr);
     g_mutex_clear(&d->lock);
     g_free(d);

@@ -9,5 +9,4 @@
 typedef struct DebugExit DebugExit;
 
 DebugExit *debug_exit_create(MemoryRegion *io, uint16_t base);
-void debug_exit_reset(DebugExit *d);
 void debug_exit_free(DebugExit *d);

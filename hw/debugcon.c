@@ -7,7 +7,6 @@
 
 struct Debugcon {
     GMutex lock; /* keeps one write's bytes together */
-    MemoryRegion *io;
     MemoryRegion *mr;
     Chardev *chr;
 };
@@ -38,24 +37,15 @@ Debugcon *debugcon_create(MemoryRegion *io, uint16_t base, Chardev *chr)
     Debugcon *d = g_new0(Debugcon, 1);
 
     g_mutex_init(&d->lock);
-    d->io = io;
     d->chr = chr;
-    d->mr = memory_region_new_io("debugcon", 1, &debugcon_ops, d);
-    memory_region_set_lock(d->mr, &d->lock);
-    memory_region_add_subregion(io, base, d->mr);
+    d->mr = memory_region_add_io(io, base, "debugcon", 1, &debugcon_ops, d, &d->lock);
     return d;
-}
-
-/* Stateless: nothing to reset. */
-void debugcon_reset(Debugcon *d)
-{
 }
 
 void debugcon_free(Debugcon *d)
 {
     if (!d)
         return;
-    memory_region_del_subregion(d->io, d->mr);
     memory_region_free(d->mr);
     g_mutex_clear(&d->lock);
     g_free(d);

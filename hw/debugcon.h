@@ -11,5 +11,4 @@ typedef struct Debugcon Debugcon;
 
 /* The caller keeps `chr`. */
 Debugcon *debugcon_create(MemoryRegion *io, uint16_t base, Chardev *chr);
-void debugcon_reset(Debugcon *d);
 void debugcon_free(Debugcon *d);

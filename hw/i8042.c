@@ -59,7 +59,6 @@ enum {
 
 struct I8042 {
     GMutex lock;
-    MemoryRegion *io;
     MemoryRegion *data_mr, *cmd_mr;
 
     uint8_t cmdbyte;
@@ -231,15 +230,12 @@ I8042 *i8042_create(MemoryRegion *io)
     I8042 *kbc = g_new0(I8042, 1);
 
     g_mutex_init(&kbc->lock);
-    kbc->io = io;
     i8042_reset_locked(kbc);
     /* Two one-port regions: 0x61-0x63 in between are not ours. */
-    kbc->data_mr = memory_region_new_io("i8042-data", 1, &i8042_data_ops, kbc);
-    kbc->cmd_mr = memory_region_new_io("i8042-cmd", 1, &i8042_cmd_ops, kbc);
-    memory_region_set_lock(kbc->data_mr, &kbc->lock);
-    memory_region_set_lock(kbc->cmd_mr, &kbc->lock);
-    memory_region_add_subregion(io, I8042_DATA_PORT, kbc->data_mr);
-    memory_region_add_subregion(io, I8042_CMD_PORT, kbc->cmd_mr);
+    kbc->data_mr = memory_region_add_io(io, I8042_DATA_PORT, "i8042-data", 1, &i8042_data_ops, kbc,
+                                        &kbc->lock);
+    kbc->cmd_mr = memory_region_add_io(io, I8042_CMD_PORT, "i8042-cmd", 1, &i8042_cmd_ops, kbc,
+                                       &kbc->lock);
     return kbc;
 }
 
@@ -247,8 +243,6 @@ void i8042_free(I8042 *kbc)
 {
     if (!kbc)
         return;
-    memory_region_del_subregion(kbc->io, kbc->data_mr);
-    memory_region_del_subregion(kbc->io, kbc->cmd_mr);
     memory_region_free(kbc->data_mr);
     memory_region_free(kbc->cmd_mr);
     g_mutex_clear(&kbc->lock);

@@ -56,7 +56,6 @@ enum {
 
 struct Rtc {
     GMutex lock;
-    MemoryRegion *io;
     MemoryRegion *mr;
     uint8_t index;
     uint8_t cmos[CMOS_SIZE]; /* time registers unused: they come from the clock */
@@ -316,13 +315,11 @@ Rtc *rtc_create(MemoryRegion *io)
     Rtc *rtc = g_new0(Rtc, 1);
 
     g_mutex_init(&rtc->lock);
-    rtc->io = io;
     rtc->cmos[REG_A] = A_DEFAULT;
     rtc->cmos[REG_B] = B_DEFAULT;
     rtc_reset_locked(rtc);
-    rtc->mr = memory_region_new_io("rtc", RTC_NR_PORTS, &rtc_ops, rtc);
-    memory_region_set_lock(rtc->mr, &rtc->lock);
-    memory_region_add_subregion(io, RTC_INDEX_PORT, rtc->mr);
+    rtc->mr = memory_region_add_io(io, RTC_INDEX_PORT, "rtc", RTC_NR_PORTS, &rtc_ops, rtc,
+                                   &rtc->lock);
     return rtc;
 }
 
@@ -330,7 +327,6 @@ void rtc_free(Rtc *rtc)
 {
     if (!rtc)
         return;
-    memory_region_del_subregion(rtc->io, rtc->mr);
     memory_region_free(rtc->mr);
     g_mutex_clear(&rtc->lock);
     g_free(rtc);

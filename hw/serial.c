@@ -74,7 +74,6 @@ enum {
 
 struct Serial {
     GMutex lock; /* the region lock: registers and receive buffer */
-    MemoryRegion *io;
     MemoryRegion *mr;
     IrqLine irq;
     bool irq_level;
@@ -344,13 +343,10 @@ Serial *serial_create(MemoryRegion *io, uint16_t base, IrqLine irq, Chardev *chr
     Serial *s = g_new0(Serial, 1);
 
     g_mutex_init(&s->lock);
-    s->io = io;
     s->irq = irq;
     s->chr = chr;
     serial_reset_locked(s);
-    s->mr = memory_region_new_io("serial", SERIAL_NR_PORTS, &serial_ops, s);
-    memory_region_set_lock(s->mr, &s->lock);
-    memory_region_add_subregion(io, base, s->mr);
+    s->mr = memory_region_add_io(io, base, "serial", SERIAL_NR_PORTS, &serial_ops, s, &s->lock);
     return s;
 }
 
@@ -358,7 +354,6 @@ void serial_free(Serial *s)
 {
     if (!s)
         return;
-    memory_region_del_subregion(s->io, s->mr);
     memory_region_free(s->mr);
     g_mutex_clear(&s->lock);
     g_free(s);

@@ -82,6 +82,17 @@ MemoryRegion *memory_region_new_io(const char *name, uint64_t size, const Memory
     return mr;
 }
 
+MemoryRegion *memory_region_add_io(MemoryRegion *parent, uint64_t addr, const char *name,
+                                   uint64_t size, const MemoryRegionOps *ops, void *opaque,
+                                   GMutex *lock)
+{
+    MemoryRegion *mr = memory_region_new_io(name, size, ops, opaque);
+
+    memory_region_set_lock(mr, lock);
+    memory_region_add_subregion(parent, addr, mr);
+    return mr;
+}
+
 MemoryRegion *memory_region_new_alias(const char *name, MemoryRegion *target, uint64_t offset,
                                       uint64_t size)
 {

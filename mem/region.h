@@ -72,6 +72,11 @@ MemoryRegion *memory_region_new_ram(const char *name, RamBlock *block);
 MemoryRegion *memory_region_new_rom(const char *name, RamBlock *block);
 MemoryRegion *memory_region_new_io(const char *name, uint64_t size, const MemoryRegionOps *ops,
                                    void *opaque);
+/* What every device does: an I/O region under its lock, placed in `parent`
+ * at `addr`.  memory_region_free() takes it out again. */
+MemoryRegion *memory_region_add_io(MemoryRegion *parent, uint64_t addr, const char *name,
+                                   uint64_t size, const MemoryRegionOps *ops, void *opaque,
+                                   GMutex *lock);
 MemoryRegion *memory_region_new_alias(const char *name, MemoryRegion *target, uint64_t offset,
                                       uint64_t size);
 void memory_region_free(MemoryRegion *mr);
