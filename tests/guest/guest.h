@@ -83,6 +83,7 @@ int memcmp(const void *a, const void *b, size_t n);
 void serial_init(void);
 void serial_putc(char c);
 void serial_puts(const char *s);
+char serial_getc(void);
 void printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* exit.c: never return */

@@ -3,6 +3,7 @@
 #include "guest.h"
 
 #define COM1 0x3f8
+#define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY 0x20
 
 void serial_init(void)
@@ -20,6 +21,13 @@ void serial_putc(char c)
     for (int i = 0; i < 100000 && !(inb(COM1 + 5) & LSR_THR_EMPTY); i++)
         cpu_relax();
     outb(COM1, (uint8_t)c);
+}
+
+char serial_getc(void)
+{
+    while (!(inb(COM1 + 5) & LSR_DATA_READY))
+        cpu_relax();
+    return (char)inb(COM1);
 }
 
 void serial_puts(const char *s)

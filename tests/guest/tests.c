@@ -201,6 +201,32 @@ static void test_crash(void)
     fail("crash", "survived a triple fault");
 }
 
+/* Serial input: echo each line back in capitals until "quit". */
+static void test_echo(void)
+{
+    char line[80];
+    size_t len = 0;
+
+    printf("echo: type lines, \"quit\" ends\n");
+    for (;;) {
+        char c = serial_getc();
+        if (c != '\r' && c != '\n') {
+            if (len < sizeof(line) - 1)
+                line[len++] = c;
+            continue;
+        }
+        line[len] = '\0';
+        if (strcmp(line, "quit") == 0)
+            pass("echo");
+        for (size_t i = 0; i < len; i++)
+            if (line[i] >= 'a' && line[i] <= 'z')
+                line[i] -= 'a' - 'A';
+        if (len)
+            printf("echo: %s\n", line);
+        len = 0;
+    }
+}
+
 /* Ring 3 workload for the demo: count the primes below n. */
 static uint64_t user_count_primes(uint64_t n)
 {
@@ -252,6 +278,7 @@ static const struct test tests[] = {
     { "reset", test_reset },
     { "reboot", test_reboot },
     { "crash", test_crash },
+    { "echo", test_echo },
     { "demo", test_demo },
 };
 

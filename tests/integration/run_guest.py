@@ -4,7 +4,7 @@ the console, and what went to stderr.
 
     run_guest.py [--status N] [--expect REGEX]... [--reject REGEX]...
                  [--stderr-expect REGEX]... [--stderr-lines N]
-                 [--stop-when-seen] -- FERRY ARGS...
+                 [--stop-when-seen] [--stdin TEXT] -- FERRY ARGS...
 
 --stop-when-seen ends ferry (SIGTERM) once every --expect matched: for
 guests that never finish on their own (a Linux kernel on this host).
@@ -31,6 +31,7 @@ def parse_args():
     p.add_argument("--stderr-expect", action="append", default=[], help="regex expected on stderr")
     p.add_argument("--stderr-lines", type=int, help="exact number of lines on stderr")
     p.add_argument("--stop-when-seen", action="store_true")
+    p.add_argument("--stdin", help="text to feed the guest's console (\\n for newlines)")
     p.add_argument("command", nargs=argparse.REMAINDER)
     args = p.parse_args()
     if args.command and args.command[0] == "--":
@@ -42,7 +43,10 @@ def parse_args():
 
 def run(args):
     proc = subprocess.Popen(args.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.PIPE if args.stdin else subprocess.DEVNULL)
+    if args.stdin:
+        proc.stdin.write(args.stdin.replace("\\n", "\n").encode())
+        proc.stdin.close()
     stdout, stderr = [], []
     pending = [re.compile(e) for e in args.expect]
     seen_all = threading.Event()
