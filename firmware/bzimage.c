@@ -154,17 +154,20 @@ bool bzimage_load(const BootConfig *cfg, BootEntry *entry, GError **errp)
     }
     g_autoptr(GArray) kernel_ranges = g_array_new(FALSE, FALSE, sizeof(BootRange));
     g_array_append_val(kernel_ranges, kernel);
-    /* A kernel that cannot relocate decompresses at pref_address whatever
-     * the load address: that range must be free RAM too. */
-    if (!k[BZ_RELOCATABLE]) {
-        uint64_t pref = le64_load(k + BZ_PREF_ADDRESS);
+    /* The kernel runs at pref_address or above whatever the load address:
+     * one that cannot relocate decompresses exactly there, and a relocatable
+     * x86_64 one never below it (pref_address is its LOAD_PHYSICAL_ADDR,
+     * 16 MiB on Debian's).  That range must be free RAM too. */
+    uint64_t pref = le64_load(k + BZ_PREF_ADDRESS);
+    if (pref > BZ_LOAD_ADDR) {
         if (pref > UINT64_MAX - init_size) {
             g_set_error(errp, BOOT_ERROR, 0,
                         "pref_address 0x%" G_GINT64_MODIFIER "x + init_size wraps around", pref);
             return false;
         }
         BootRange fixed = { pref, pref + init_size };
-        if (!boot_check_kernel_range(cfg, fixed, "non-relocatable kernel at pref_address", errp)) {
+        if (!boot_check_kernel_range(cfg, fixed, "kernel at pref_address (with its init_size)",
+                                     errp)) {
             return false;
         }
         g_array_append_val(kernel_ranges, fixed);

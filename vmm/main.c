@@ -40,6 +40,7 @@ static int cmd_run(int argc, char **argv)
     Machine *machine;
     int status;
 
+    g_set_prgname("ferry run");
     if (!run_options_parse(argc, argv, &opts, &err)) {
         g_printerr("ferry: %s\n", err->message);
         return FERRY_EXIT_USAGE;

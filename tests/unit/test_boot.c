@@ -855,7 +855,7 @@ static void test_bzimage_initrd_addr_max(void)
     assert_error_contains(&cfg, "does not fit in guest RAM below 0x500000");
 }
 
-/* The initrd stays clear of a non-relocatable kernel's pref_address range. */
+/* The initrd stays clear of the range the kernel runs in at pref_address. */
 static void test_bzimage_initrd_avoids_pref_address(void)
 {
     g_autoptr(TestMachine) m = machine_new();
@@ -913,15 +913,17 @@ static void test_bzimage_rejects(void)
     assert_error_contains(&cfg, "a zImage");
     img->data[0x211] = 1;
 
-    /* Not relocatable: [pref_address, +init_size) must be RAM as well. */
-    img->data[0x234] = 0;
-    put64(img, 0x258, 0x3e00000);
-    assert_error_contains(&cfg, "non-relocatable kernel at pref_address [0x3e00000, 0x4200000) "
-                                "lies beyond guest RAM: needs 66 MiB");
-    put64(img, 0x258, UINT64_MAX - 0x1000);
-    assert_error_contains(&cfg, "wraps around");
+    /* The kernel runs at pref_address or above, relocatable or not:
+     * [pref_address, +init_size) must be RAM as well. */
+    for (int relocatable = 0; relocatable <= 1; relocatable++) {
+        img->data[0x234] = relocatable;
+        put64(img, 0x258, 0x3e00000);
+        assert_error_contains(&cfg, "kernel at pref_address (with its init_size) "
+                                    "[0x3e00000, 0x4200000) lies beyond guest RAM: needs 66 MiB");
+        put64(img, 0x258, UINT64_MAX - 0x1000);
+        assert_error_contains(&cfg, "wraps around");
+    }
     put64(img, 0x258, 0x1000000);
-    img->data[0x234] = 1;
 
     put32(img, 0x260, 0x4000000); /* init_size 64 MiB from 1 MiB */
     assert_error_contains(&cfg, "needs 65 MiB of RAM, the guest has 64 MiB");
