@@ -3,7 +3,6 @@
  *   ferry run [OPTIONS]      boot a guest (ferry run --help)
  */
 #include <glib.h>
-#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,7 +59,6 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    setlocale(LC_ALL, "");
     /* A closed stdout (a pipe whose reader left) must not kill the VMM. */
     signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
