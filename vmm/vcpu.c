@@ -50,7 +50,7 @@ static const char *vcpu_state_name(VcpuState state)
 static void vcpu_transition(Vcpu *vcpu, VcpuState to)
 {
     VcpuState from = vcpu->state;
-    bool legal = (from == VCPU_CREATED && (to == VCPU_RUNNING || to == VCPU_STOPPED)) ||
+    bool legal = (from == VCPU_CREATED && to != VCPU_CREATED) ||
                  (from == VCPU_RUNNING && (to == VCPU_PAUSED || to == VCPU_STOPPED)) ||
                  (from == VCPU_PAUSED && (to == VCPU_RUNNING || to == VCPU_STOPPED)) ||
                  from == to;

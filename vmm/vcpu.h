@@ -2,10 +2,10 @@
  *
  * State machine (per vCPU, changed only by vcpu_transition()):
  *
- *   CREATED --start--> RUNNING <--pause/resume--> PAUSED
- *                         |                          |
- *                         +-------> STOPPED <--------+
- *                     (crash, stop)            (stop)
+ *   CREATED -> RUNNING    the thread starts and no pause is asked for
+ *   CREATED -> PAUSED     a pause was asked before the thread first ran
+ *   RUNNING <-> PAUSED    vcpus_pause() / vcpus_resume()
+ *   any     -> STOPPED    vcpus_stop(), or the guest crashed on this vCPU
  *
  * Another thread pauses every vCPU with vcpus_pause(): it sets
  * kvm_run.immediate_exit and kicks each thread with a signal, so that a vCPU

@@ -135,9 +135,27 @@ static void test_pause_resume(void)
     tiny_vm_free(&vm);
 }
 
+/* A pause that comes before a vCPU thread first ran must still settle. */
+static void test_pause_at_start(void)
+{
+    for (int round = 0; round < 10; round++) {
+        TinyVm vm = { 0 };
+
+        tiny_vm_init(&vm, 2);
+        vcpus_start(vm.vcpus);
+        vcpus_pause(vm.vcpus);
+        for (unsigned i = 0; i < vcpus_count(vm.vcpus); i++)
+            g_assert_cmpint(vcpus_get(vm.vcpus, i)->state, ==, VCPU_PAUSED);
+        vcpus_resume(vm.vcpus);
+        wait_for_writes_above(g_atomic_int_get(&port_writes) + 10);
+        tiny_vm_free(&vm);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vcpu/pause-resume", test_pause_resume);
+    g_test_add_func("/vcpu/pause-at-start", test_pause_at_start);
     return g_test_run();
 }
