@@ -1,0 +1,29 @@
+/* ACPI fixed hardware of ferry's PC: the PM1a event and control blocks, the
+ * PM timer and a GPE0 block, raising the SCI.  Port layout (as the FADT
+ * says): PM1a_EVT at pm_base (status 16 bits, enable 16 bits), PM1a_CNT at
+ * pm_base + 4 (16 bits), PM_TMR at pm_base + 8 (32 bits, 24 significant);
+ * GPE0 at gpe0_base: 2 status bytes (write 1 to clear) then 2 enable bytes.
+ * The SCI line is level-triggered: high while any enabled status bit is set.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hw/irq.h"
+#include "mem/region.h"
+
+#define ACPI_PM_TIMER_HZ 3579545
+
+typedef struct AcpiPm AcpiPm;
+
+/* Entering the sleep state whose SLP_TYP is `s5_slp_typ` powers off. */
+AcpiPm *acpi_pm_create(MemoryRegion *io, uint16_t pm_base, uint16_t gpe0_base,
+                       uint8_t s5_slp_typ, IrqLine sci);
+void acpi_pm_reset(AcpiPm *pm);
+void acpi_pm_free(AcpiPm *pm);
+
+/* Set a GPE0 status bit (0-15), e.g. the memory-hotplug event (bit 3). */
+void acpi_pm_raise_gpe(AcpiPm *pm, unsigned bit);
+/* Press the power button (PWRBTN_STS). */
+void acpi_pm_press_power_button(AcpiPm *pm);
