@@ -1,0 +1,60 @@
+/* The DSDT: the AML namespace an OS walks to find devices that cannot be
+ * enumerated (no PCI here: everything sits in \_SB). */
+#include "acpi/dsdt.h"
+
+#include "acpi/aml.h"
+#include "acpi/tables.h"
+
+/* One Device per vCPU: ACPI0007 devices, not the deprecated Processor
+ * opcode.  _UID matches the MADT's processor UID. */
+static void add_processors(Aml *sb, const AcpiConfig *config)
+{
+    for (unsigned cpu = 0; cpu < config->cpus; cpu++) {
+        Aml *dev = aml_device("C%03X", cpu);
+        aml_append(dev, aml_name_decl("_HID", aml_string("ACPI0007")));
+        aml_append(dev, aml_name_decl("_UID", aml_int(cpu)));
+        aml_append(sb, dev);
+    }
+}
+
+static void add_com1(Aml *sb, const AcpiConfig *config)
+{
+    Aml *dev = aml_device("COM1");
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0501")));
+    aml_append(dev, aml_name_decl("_UID", aml_int(1)));
+    Aml *crs = aml_resource_template();
+    aml_append(crs, aml_io(config->com1_base, config->com1_base, 0x00, 0x08));
+    aml_append(crs, aml_irq_no_flags(config->com1_irq));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    aml_append(sb, dev);
+}
+
+uint32_t acpi_build_dsdt(GByteArray *tables, Linker *linker, const AcpiConfig *config)
+{
+    uint32_t t = acpi_table_begin(tables, "DSDT", ACPI_DSDT_REVISION);
+    Aml *body = aml_block();
+
+    Aml *sb = aml_scope("\\_SB");
+    add_processors(sb, config);
+    add_com1(sb, config);
+    /* Memory hotplug: the controller's devices and scan method go here
+     * (hw/memhp.c builds them with acpi/aml.h). */
+    aml_append(body, sb);
+
+    /* Soft-off: SLP_TYP for PM1a, then PM1b (absent) and two reserved. */
+    Aml *s5 = aml_package();
+    aml_append(s5, aml_int(config->s5_slp_typ));
+    aml_append(s5, aml_int(0));
+    aml_append(s5, aml_int(0));
+    aml_append(s5, aml_int(0));
+    aml_append(body, aml_name_decl("\\_S5", s5));
+
+    /* GPE block device; the memory-hotplug handler _E03 goes in here. */
+    Aml *gpe = aml_scope("\\_GPE");
+    aml_append(gpe, aml_name_decl("_HID", aml_string("ACPI0006")));
+    aml_append(body, gpe);
+
+    aml_serialize(body, tables);
+    acpi_table_end(tables, linker, t);
+    return t;
+}
