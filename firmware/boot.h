@@ -28,6 +28,7 @@ typedef struct BootConfig {
     const char *kernel_name; /* for messages and the multiboot cmdline */
     const uint8_t *kernel; /* whole image, in host memory */
     size_t kernel_size;
+    const char *initrd_name; /* the multiboot module's command line; may be NULL */
     const uint8_t *initrd; /* NULL when none */
     size_t initrd_size;
     const char *cmdline; /* never NULL */

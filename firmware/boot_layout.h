@@ -14,7 +14,7 @@
 #define BOOT_INFO_SIZE 0x1000ull
 #define BOOT_MEMMAP_ADDR 0x8000ull /* PVH memmap / multiboot mmap, <= 128 x 24 bytes */
 #define BOOT_MODLIST_ADDR 0x9000ull /* PVH / multiboot module list */
-#define BOOT_MODULE_CMDLINE_ADDR 0x9100ull /* the initrd module's (empty) command line */
+#define BOOT_MODULE_CMDLINE_ADDR 0x9100ull /* the initrd module's command line (its name) */
 #define BOOT_LOADER_NAME_ADDR 0x9200ull /* multiboot boot_loader_name */
 #define BOOT_CMDLINE_ADDR 0x20000ull /* same place QEMU uses */
 #define BOOT_CMDLINE_MAX (BOOT_DATA_END - BOOT_CMDLINE_ADDR) /* bytes, with the NUL */

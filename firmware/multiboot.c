@@ -172,6 +172,18 @@ static uint32_t mem_upper_kib(const BootConfig *cfg)
     return (uint32_t)((MIN(cfg->ram_below_4g, GiB4) - BOOT_HIGH_MEMORY) / 1024);
 }
 
+/* The initrd module's command line is its name (as QEMU passes it), cut to
+ * the room the layout has for it. */
+static bool write_module_cmdline(const BootConfig *cfg, GError **errp)
+{
+    char line[BOOT_LOADER_NAME_ADDR - BOOT_MODULE_CMDLINE_ADDR] = "";
+
+    if (cfg->initrd_name)
+        g_strlcpy(line, cfg->initrd_name, sizeof(line));
+    return boot_guest_write(cfg, BOOT_MODULE_CMDLINE_ADDR, line, strlen(line) + 1,
+                            "multiboot module cmdline", errp);
+}
+
 bool multiboot_load(const BootConfig *cfg, BootEntry *entry, GError **errp)
 {
     size_t header_offset;
@@ -210,7 +222,7 @@ bool multiboot_load(const BootConfig *cfg, BootEntry *entry, GError **errp)
     if (!boot_guest_write_cmdline(cfg, cmdline, errp) || !write_mmap(cfg, &mmap_length, errp) ||
         !boot_guest_write(cfg, BOOT_LOADER_NAME_ADDR, loader_name, sizeof(loader_name),
                           "multiboot loader name", errp) ||
-        !boot_guest_write(cfg, BOOT_MODULE_CMDLINE_ADDR, "", 1, "multiboot module cmdline", errp)) {
+        !write_module_cmdline(cfg, errp)) {
         return false;
     }
 
