@@ -81,6 +81,7 @@ static const char *load_pvh(void)
     if (si->magic != PVH_START_MAGIC)
         return "pvh: bad hvm_start_info magic";
     copy_cmdline(si->cmdline_paddr);
+    boot.rsdp_paddr = si->rsdp_paddr;
     if (!si->memmap_paddr || !si->memmap_entries)
         return "pvh: no memory map";
     const struct hvm_memmap_entry *e = (const void *)si->memmap_paddr;

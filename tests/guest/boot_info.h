@@ -21,6 +21,7 @@ struct boot_info {
     struct mem_range ranges[BOOT_MAX_RANGES];
     unsigned nr_ranges;
     bool have_memory_map;   /* false: synthesized from mem_lower/mem_upper */
+    uint64_t rsdp_paddr;    /* PVH only; 0 when the loader gives none */
 };
 
 extern struct boot_info boot;

@@ -41,6 +41,14 @@ for proto in multiboot pvh; do
     run $proto 0 "triple fault next"  -no-reboot -- "test=crash"
     run $proto 0 "demo: done"         -no-reboot -- "test=demo"
     run $proto 3 "FAIL: nope: unknown test" -no-reboot -- "test=nope"
+    run $proto 1 "PASS: fwcfg"        -no-reboot -- "test=fwcfg cpus=2"
+    run $proto 3 "FAIL: fwcfg: file"  -no-reboot -- "test=fwcfg files=etc/e820,etc/nope"
+    # QEMU builds an SRAT only with maxmem (or NUMA); its OEM ID is "BOCHS ".
+    run $proto 1 "PASS: acpi"         -no-reboot -m 1G,slots=2,maxmem=2G -- "test=acpi cpus=2 oem=BOCHS"
+    run $proto 1 "PASS: acpi"         -no-reboot -smp 3 -- "test=acpi cpus=3 srat=0"
+    run $proto 3 "FAIL: acpi: MADT"   -no-reboot -- "test=acpi cpus=3 srat=0"
+    run $proto 3 "FAIL: acpi: RSDP has OEM" -no-reboot -- "test=acpi srat=0 oem=FERRY"
+    run $proto 0 "writing 2000 to PM1a_CNT" -no-reboot -- "test=poweroff"
 done
 run pvh 1 "PASS: mem" -no-reboot -m 6G -- "test=mem memory=6144"
 exit $((failures > 0))

@@ -1,4 +1,5 @@
 /* The tests, selected with test=NAME on the command line. */
+#include "acpi.h"
 #include "boot_info.h"
 #include "interrupts.h"
 #include "lapic.h"
@@ -253,6 +254,7 @@ static void test_demo(void)
     printf("demo: %lu MiB of RAM in %u memory map ranges\n", ram >> 20, boot.nr_ranges);
     uint32_t cpus = smp_start_aps(0, 1000000);
     printf("demo: %u CPU%s answered INIT-SIPI-SIPI\n", cpus, cpus == 1 ? "" : "s");
+    acpi_print_summary("demo");
     uint64_t t = time_us();
     uint64_t primes = user_run(user_count_primes, 200000);
     printf("demo: ring 3 counted %lu primes below 200000 in %lu ms\n",
@@ -280,6 +282,9 @@ static const struct test tests[] = {
     { "crash", test_crash },
     { "echo", test_echo },
     { "demo", test_demo },
+    { "fwcfg", test_fwcfg },
+    { "acpi", test_acpi },
+    { "poweroff", test_poweroff },
 };
 
 void run_test(const char *name)
