@@ -7,15 +7,18 @@
 #include <signal.h>
 #include <string.h>
 
+#include "hw/acpi_pm.h"
 #include "hw/chardev.h"
 #include "hw/debug_exit.h"
 #include "hw/debugcon.h"
 #include "hw/i8042.h"
+#include "hw/reset_control.h"
 #include "hw/rtc.h"
 #include "hw/serial.h"
 #include "mem/ram_block.h"
 #include "mem/region.h"
 #include "vmm/embedded_guest.h"
+#include "vmm/pc_firmware.h"
 #include "vmm/runstate.h"
 
 #define GiB (1ull << 30)
@@ -28,6 +31,12 @@
 #define COM1_IRQ 4
 #define DEBUG_EXIT_PORT 0xf4 /* QEMU's isa-debug-exit default */
 #define DEBUGCON_PORT 0x402 /* where SeaBIOS logs */
+/* ACPI fixed hardware where QEMU's PC has it once SeaBIOS programmed the
+ * PIIX4 (ferry has no PCI, so the ports are fixed). */
+#define ACPI_PM_BASE 0x600
+#define ACPI_GPE0_BASE 0xafe0
+#define ACPI_SCI_IRQ 9
+#define ACPI_S5_SLP_TYP 5
 
 struct Machine {
     MachineConfig config;
@@ -48,7 +57,10 @@ struct Machine {
     I8042 *i8042;
     DebugExit *debug_exit;
     Debugcon *debugcon;
+    AcpiPm *acpi_pm;
+    ResetControl *reset_control;
 
+    PcFirmware *firmware;
     GMappedFile *kernel_file, *initrd_file;
     BootConfig boot_config;
     BootEntry boot_entry;
@@ -163,6 +175,9 @@ static bool machine_create_devices(Machine *m, GError **errp)
     m->rtc = rtc_create(m->io_root);
     machine_fill_cmos(m);
     m->i8042 = i8042_create(m->io_root);
+    m->acpi_pm = acpi_pm_create(m->io_root, ACPI_PM_BASE, ACPI_GPE0_BASE, ACPI_S5_SLP_TYP,
+                                kvm_irq_line(m->kvm, ACPI_SCI_IRQ));
+    m->reset_control = reset_control_create(m->io_root);
     if (m->config.test_exit)
         m->debug_exit = debug_exit_create(m->io_root, DEBUG_EXIT_PORT);
     if (m->config.debugcon) {
@@ -181,12 +196,16 @@ static void machine_reset_devices(Machine *m)
     serial_reset(m->serial);
     rtc_reset(m->rtc);
     i8042_reset(m->i8042);
+    acpi_pm_reset(m->acpi_pm);
+    reset_control_reset(m->reset_control);
 }
 
 static void machine_free_devices(Machine *m)
 {
     g_clear_pointer(&m->debugcon, debugcon_free);
     g_clear_pointer(&m->debug_exit, debug_exit_free);
+    g_clear_pointer(&m->reset_control, reset_control_free);
+    g_clear_pointer(&m->acpi_pm, acpi_pm_free);
     g_clear_pointer(&m->i8042, i8042_free);
     g_clear_pointer(&m->rtc, rtc_free);
     g_clear_pointer(&m->serial, serial_free);
@@ -207,7 +226,8 @@ static GMappedFile *machine_map_file(const char *option, const char *path, GErro
     return file;
 }
 
-static bool machine_load_kernel(Machine *m, GError **errp)
+/* The kernel and initrd files, mapped, and what the boot loaders need. */
+static bool machine_map_boot_files(Machine *m, GError **errp)
 {
     BootConfig *bc = &m->boot_config;
 
@@ -217,6 +237,7 @@ static bool machine_load_kernel(Machine *m, GError **errp)
         .kind = m->config.boot_kind,
         .ram_below_4g = m->ram_below_4g_size,
         .ram_above_4g = m->ram_above_4g_size,
+        .rsdp_addr = ACPI_DIRECT_BOOT_RSDP_ADDR,
     };
     if (m->config.kernel_path) {
         m->kernel_file = machine_map_file("--kernel", m->config.kernel_path, errp);
@@ -225,7 +246,7 @@ static bool machine_load_kernel(Machine *m, GError **errp)
         bc->kernel_name = m->config.kernel_path;
         bc->kernel = (const uint8_t *)g_mapped_file_get_contents(m->kernel_file);
         bc->kernel_size = g_mapped_file_get_length(m->kernel_file);
-    } else {
+    } else if (!m->config.firmware_path) {
         bc->kernel_name = "built-in test guest";
         bc->kernel = embedded_guest_start;
         bc->kernel_size = embedded_guest_size();
@@ -236,10 +257,53 @@ static bool machine_load_kernel(Machine *m, GError **errp)
         m->initrd_file = machine_map_file("--initrd", m->config.initrd_path, errp);
         if (!m->initrd_file)
             return false;
+        bc->initrd_name = m->config.initrd_path;
         bc->initrd = (const uint8_t *)g_mapped_file_get_contents(m->initrd_file);
         bc->initrd_size = g_mapped_file_get_length(m->initrd_file);
     }
-    return boot_load(bc, &m->boot_entry, errp);
+    return true;
+}
+
+static bool machine_create_firmware(Machine *m, GError **errp)
+{
+    PcFirmwareConfig pc = {
+        .system = m->system,
+        .io = m->io_root,
+        .memory = m->memory,
+        .acpi = {
+            .cpus = m->config.cpus,
+            .ram_below_4g = m->ram_below_4g_size,
+            .ram_above_4g = m->ram_above_4g_size,
+            .pm_base = ACPI_PM_BASE,
+            .gpe0_base = ACPI_GPE0_BASE,
+            .sci_irq = ACPI_SCI_IRQ,
+            .reset_port = RESET_CONTROL_PORT,
+            .reset_value = RESET_CONTROL_VALUE,
+            .s5_slp_typ = ACPI_S5_SLP_TYP,
+            .com1_base = COM1_BASE,
+            .com1_irq = COM1_IRQ,
+        },
+        .firmware_path = m->config.firmware_path,
+        .kernel = m->boot_config.kernel ? &m->boot_config : NULL,
+    };
+
+    m->firmware = pc_firmware_new(&pc, errp);
+    return m->firmware != NULL;
+}
+
+/* Direct kernel boot: ACPI tables and kernel straight into RAM.  With
+ * firmware, the BSP starts at the reset vector and firmware does this. */
+static bool machine_load_kernel(Machine *m, GError **errp)
+{
+    if (m->config.firmware_path)
+        return true;
+    return pc_firmware_install_acpi(m->firmware, errp) &&
+           boot_load(&m->boot_config, &m->boot_entry, errp);
+}
+
+static const BootEntry *machine_boot_entry(Machine *m)
+{
+    return m->config.firmware_path ? NULL : &m->boot_entry;
 }
 
 static void machine_quiesce_pause(void *opaque)
@@ -266,6 +330,7 @@ Machine *machine_new(const MachineConfig *config, GError **errp)
     m->config = *config;
     m->kvm = kvm_open(errp);
     if (!m->kvm || !machine_create_memory(m, errp) || !machine_create_devices(m, errp) ||
+        !machine_map_boot_files(m, errp) || !machine_create_firmware(m, errp) ||
         !machine_load_kernel(m, errp))
         goto fail;
     vc = (VcpusConfig){
@@ -276,7 +341,9 @@ Machine *machine_new(const MachineConfig *config, GError **errp)
         .trace_unassigned = config->trace_unassigned,
     };
     m->vcpus = vcpus_new(&vc, errp);
-    if (!m->vcpus || !vcpu_set_boot_state(vcpus_get(m->vcpus, 0), &m->boot_entry, errp))
+    if (!m->vcpus || !vcpus_reset(m->vcpus, machine_boot_entry(m), errp))
+        goto fail;
+    if (config->dump_acpi_dir && !pc_firmware_dump_acpi(m->firmware, config->dump_acpi_dir, errp))
         goto fail;
     kvm_memslots_set_quiesce(m->memslots, &(KvmMemslotsQuiesce){
         .pause = machine_quiesce_pause, .resume = machine_quiesce_resume, .opaque = m });
@@ -295,6 +362,7 @@ void machine_free(Machine *m)
     if (m->memslots)
         kvm_memslots_set_quiesce(m->memslots, NULL);
     g_clear_pointer(&m->vcpus, vcpus_free);
+    g_clear_pointer(&m->firmware, pc_firmware_free);
     machine_free_devices(m);
     machine_free_memory(m);
     g_clear_pointer(&m->kernel_file, g_mapped_file_unref);
@@ -325,8 +393,8 @@ static bool machine_reboot(Machine *m, GError **errp)
 
     vcpus_pause(m->vcpus);
     machine_reset_devices(m);
-    ok = kvm_reset_platform(m->kvm, errp) && boot_load(&m->boot_config, &m->boot_entry, errp) &&
-         vcpus_reset(m->vcpus, &m->boot_entry, errp);
+    ok = kvm_reset_platform(m->kvm, errp) && pc_firmware_reset(m->firmware, errp) &&
+         machine_load_kernel(m, errp) && vcpus_reset(m->vcpus, machine_boot_entry(m), errp);
     vcpus_resume(m->vcpus);
     return ok;
 }

@@ -21,7 +21,8 @@ typedef enum OnReset {
 typedef struct MachineConfig {
     uint64_t ram_size;
     unsigned cpus;
-    const char *kernel_path; /* NULL: the built-in test guest */
+    const char *firmware_path; /* NULL: direct kernel boot */
+    const char *kernel_path; /* NULL: the built-in test guest (or, with firmware, no kernel) */
     const char *initrd_path;
     const char *cmdline;
     BootKind boot_kind;
@@ -30,6 +31,7 @@ typedef struct MachineConfig {
     bool test_exit;
     OnReset on_reset;
     bool trace_unassigned;
+    const char *dump_acpi_dir; /* write the ACPI tables there before booting */
 } MachineConfig;
 
 typedef struct Machine Machine;

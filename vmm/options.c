@@ -156,6 +156,7 @@ static char **split_info(char **given)
 bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
 {
     g_autofree char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *boot = NULL;
+    g_autofree char *firmware = NULL, *dump_acpi = NULL;
     g_autofree char *cpus = NULL, *memory = NULL, *serial = NULL, *debugcon = NULL;
     g_autofree char *on_reset = NULL;
     g_auto(GStrv) info = NULL;
@@ -165,6 +166,9 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
           "Kernel to boot: bzImage, PVH ELF or multiboot ELF (default: the built-in test guest)",
           "FILE" },
         { "initrd", 0, 0, G_OPTION_ARG_FILENAME, &initrd, "Initial ramdisk", "FILE" },
+        { "firmware", 0, 0, G_OPTION_ARG_FILENAME, &firmware,
+          "Boot firmware instead (SeaBIOS bios-256k.bin, qboot.rom); it boots --kernel "
+          "through fw_cfg", "FILE" },
         { "cmdline", 0, 0, G_OPTION_ARG_STRING, &cmdline,
           "Kernel command line (built-in guest default: test=demo)", "STR" },
         { "boot", 0, 0, G_OPTION_ARG_STRING, &boot,
@@ -182,6 +186,8 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
           "On a guest reset: exit (status 0, the default) or reboot", "exit|reboot" },
         { "info", 0, 0, G_OPTION_ARG_STRING_ARRAY, &info,
           "Print mtree, ramblock or memslots after set-up, then boot (repeatable)", "WHAT" },
+        { "dump-acpi", 0, 0, G_OPTION_ARG_FILENAME, &dump_acpi,
+          "Write every ACPI table as DIR/<SIG>.dat, then boot", "DIR" },
         { "trace-unassigned", 0, 0, G_OPTION_ARG_NONE, &trace_unassigned,
           "Log guest accesses to unclaimed ports and addresses to stderr", NULL },
         { NULL },
@@ -220,6 +226,8 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
     opts->info = split_info(info);
     if (!check_info(opts->info, errp))
         return false;
+    mc->firmware_path = g_steal_pointer(&firmware);
+    mc->dump_acpi_dir = g_steal_pointer(&dump_acpi);
     mc->kernel_path = g_steal_pointer(&kernel);
     mc->initrd_path = g_steal_pointer(&initrd);
     mc->cmdline = g_steal_pointer(&cmdline);
@@ -232,6 +240,8 @@ void run_options_clear(RunOptions *opts)
 {
     MachineConfig *mc = &opts->machine;
 
+    g_free((char *)mc->firmware_path);
+    g_free((char *)mc->dump_acpi_dir);
     g_free((char *)mc->kernel_path);
     g_free((char *)mc->initrd_path);
     g_free((char *)mc->cmdline);

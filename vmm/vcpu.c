@@ -453,7 +453,7 @@ bool vcpus_reset(Vcpus *set, const BootEntry *entry, GError **errp)
             !vcpu_ioctl(vcpu, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE", errp))
             return false;
     }
-    return vcpu_set_boot_state(&set->vcpus[0], entry, errp);
+    return !entry || vcpu_set_boot_state(&set->vcpus[0], entry, errp);
 }
 
 void vcpus_free(Vcpus *set)

@@ -72,7 +72,7 @@ void vcpus_resume(Vcpus *set);
 void vcpus_stop(Vcpus *set);
 
 /* Back to power-on state (vCPUs must be paused): APs wait for SIPI again,
- * the BSP starts at `entry`. */
+ * the BSP starts at `entry`, or at the reset vector when it is NULL. */
 bool vcpus_reset(Vcpus *set, const BootEntry *entry, GError **errp);
 
 /* The memory address space, for device-free reads of guest memory. */

@@ -6,6 +6,14 @@
     linux_boot.py pvh FERRY       the vmlinux inside it, through PVH; it must
                                   print "Linux version" and an e820 map that
                                   matches --memory
+    linux_boot.py acpi FERRY      the same, with 2 vCPUs; it must list ferry's
+                                  ACPI tables (OEM ID FERRY), find the IOAPIC
+                                  in the MADT and the RAM in the SRAT
+    linux_boot.py seabios FERRY   the bzImage booted by SeaBIOS through fw_cfg
+                                  and QEMU's linuxboot option ROM; its real-mode
+                                  setup must print "Probing EDD"
+    linux_boot.py qboot FERRY     the same through qboot, which reads the kernel
+                                  from fw_cfg itself
 
 On this CI host guest ring-0 code is emulated, so the kernel never reaches
 user space: the test stops ferry once it has seen what it needs.
@@ -25,6 +33,7 @@ import threading
 MEMORY_MIB = 512
 HANG_LIMIT_S = 600  # a safety net for a hung kernel, not a performance limit
 EARLY_CONSOLE = "console=ttyS0 earlyprintk=serial,ttyS0,115200"
+FIRMWARE = {"seabios": "/usr/share/seabios/bios-256k.bin", "qboot": "/usr/share/qemu/qboot.rom"}
 
 
 def find_kernel():
@@ -149,8 +158,33 @@ def main():
         check(usable == expected_usable(MEMORY_MIB << 20),
               f"e820 RAM matches --memory {MEMORY_MIB}M: got {got}", problems)
         check(KVM_RESERVED in got, "e820 reserves the KVM identity-map and TSS pages", problems)
+    elif mode == "acpi":
+        vmlinux = extract_vmlinux(bzimage)
+        cmd = [ferry, "run", "--kernel", vmlinux, "--cpus", "2", "--memory", f"{MEMORY_MIB}M",
+               "--cmdline", EARLY_CONSOLE + " noxsave"]
+        status, lines, stopped = run_until(cmd, lambda ls: any("smpboot: Allowing" in l for l in ls))
+        print("\n".join(lines[-80:]))
+        for sig in ("RSDP", "XSDT", "FACP", "DSDT", "APIC", "SRAT"):
+            check(any(re.search(rf"ACPI: {sig} 0x[0-9A-F]+ [0-9A-F]+ \(v\d\d FERRY", l)
+                      for l in lines), f"Linux lists the {sig} with OEM ID FERRY", problems)
+        check(any(re.search(r"IOAPIC\[0\]: apic_id \d+, version \d+, address 0xfec00000", l)
+                  for l in lines), "Linux found the IOAPIC in the MADT", problems)
+        srat_ram = f"ACPI: SRAT: Node 0 PXM 0 [mem 0x00100000-0x{(MEMORY_MIB << 20) - 1:08x}]"
+        check(any(srat_ram in l for l in lines), f"Linux read the SRAT RAM range ({srat_ram})",
+              problems)
+        check(any("smpboot: Allowing 2 CPUs" in l for l in lines),
+              "Linux found both vCPUs in the MADT", problems)
+    elif mode in ("seabios", "qboot"):
+        # No earlyprintk: the setup code would write each character both to
+        # the UART and through the BIOS (which SeaBIOS echoes to the serial
+        # port), doubling every letter.
+        cmd = [ferry, "run", "--firmware", FIRMWARE[mode], "--kernel", bzimage, "--memory",
+               f"{MEMORY_MIB}M", "--cmdline", "console=ttyS0"]
+        status, lines, stopped = run_until(cmd, lambda ls: any("Probing EDD" in l for l in ls))
+        print("\n".join(lines[-40:]))
+        check(stopped, "the kernel's real-mode setup printed 'Probing EDD'", problems)
     else:
-        sys.exit(f"usage: {sys.argv[0]} bzimage|pvh FERRY")
+        sys.exit(f"usage: {sys.argv[0]} bzimage|pvh|acpi|seabios|qboot FERRY")
     print("command:", " ".join(cmd), "| exit status:", status)
     check(status >= 0 or stopped, "ferry did not die from a signal", problems)
     return 1 if problems else 0

@@ -3,7 +3,7 @@
 the console, and what went to stderr.
 
     run_guest.py [--status N] [--expect REGEX]... [--reject REGEX]...
-                 [--stderr-expect REGEX]... [--stderr-lines N]
+                 [--stderr-expect REGEX]... [--stderr-lines N] [--file-expect FILE:REGEX]...
                  [--stop-when-seen] [--stdin TEXT] -- FERRY ARGS...
 
 --stop-when-seen ends ferry (SIGTERM) once every --expect matched: for
@@ -30,6 +30,8 @@ def parse_args():
     p.add_argument("--reject", action="append", default=[], help="regex that must not appear on stdout")
     p.add_argument("--stderr-expect", action="append", default=[], help="regex expected on stderr")
     p.add_argument("--stderr-lines", type=int, help="exact number of lines on stderr")
+    p.add_argument("--file-expect", action="append", default=[], metavar="FILE:REGEX",
+                   help="regex expected in FILE after the run (a log ferry wrote)")
     p.add_argument("--stop-when-seen", action="store_true")
     p.add_argument("--stdin", help="text to feed the guest's console (\\n for newlines)")
     p.add_argument("command", nargs=argparse.REMAINDER)
@@ -98,6 +100,15 @@ def main():
     for e in args.stderr_expect:
         if not re.search(e, err, re.M):
             problems.append(f"stderr lacks /{e}/")
+    for spec in args.file_expect:
+        path, regex = spec.split(":", 1)
+        try:
+            text = open(path, errors="replace").read()
+        except OSError as e:
+            problems.append(f"{path}: {e.strerror}")
+            continue
+        if not re.search(regex, text, re.M):
+            problems.append(f"{path} lacks /{regex}/")
     if args.stderr_lines is not None and len(err.splitlines()) != args.stderr_lines:
         problems.append(f"stderr has {len(err.splitlines())} lines, expected {args.stderr_lines}")
     print("command:", " ".join(args.command))
