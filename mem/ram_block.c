@@ -182,7 +182,7 @@ static bool prealloc_memory(RamBlock *block, GError **errp)
  * touching fresh memory takes one fault per 2 MiB instead of 512 (several
  * microseconds each on nested KVM).  The alignment costs address space
  * only: a PROT_NONE reservation is trimmed to the aligned window. */
-static void *map_guest_memory(uint64_t size, int map_flags, int fd)
+static void *map_guest_memory(uint64_t size, uint64_t used, int map_flags, int fd)
 {
     uint64_t reserve = size + HUGE_PAGE_SIZE;
     uint8_t *base, *aligned;
@@ -202,8 +202,11 @@ static void *map_guest_memory(uint64_t size, int map_flags, int fd)
         munmap(base, aligned - base);
     if (base + reserve > aligned + size)
         munmap(aligned + size, base + reserve - (aligned + size));
-    /* Advice only: without THP (or on hugetlbfs) memory works the same. */
-    madvise(host, size, MADV_HUGEPAGE);
+    /* Advice only: without THP (or on hugetlbfs) memory works the same.
+     * A block that starts small (a ROM blob: a few KiB in a 2 MiB
+     * reservation) would pay a whole huge page of RSS for its first byte. */
+    if (used >= HUGE_PAGE_SIZE)
+        madvise(host, size, MADV_HUGEPAGE);
     return host;
 }
 
@@ -279,7 +282,7 @@ RamBlock *ram_block_new(const char *idstr, uint64_t size, uint64_t max_size, Ram
         }
     }
 
-    void *host = map_guest_memory(max_size, map_flags, fd);
+    void *host = map_guest_memory(max_size, size, map_flags, fd);
     if (host == MAP_FAILED) {
         g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno),
                     "ram block '%s': cannot map 0x%" PRIx64 " bytes: %s", idstr, max_size,
