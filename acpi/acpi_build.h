@@ -43,6 +43,7 @@ typedef struct AcpiConfig {
     uint8_t s5_slp_typ; /* the SLP_TYP \_S5 gives, that the PM device powers off on */
     uint16_t com1_base; /* described in the DSDT as PNP0501 */
     uint8_t com1_irq;
+    uint16_t fw_cfg_base; /* described as QEMU0002 (12 ports, DMA included); 0 = none */
 } AcpiConfig;
 
 /* One table inside the tables blob, for --dump-acpi and tests. */

@@ -5,6 +5,8 @@
 #include "acpi/aml.h"
 #include "acpi/tables.h"
 
+#define FW_CFG_PORTS 0x0c /* selector, data and the DMA address registers */
+
 /* One Device per vCPU: ACPI0007 devices, not the deprecated Processor
  * opcode.  _UID matches the MADT's processor UID. */
 static void add_processors(Aml *sb, const AcpiConfig *config)
@@ -29,6 +31,18 @@ static void add_com1(Aml *sb, const AcpiConfig *config)
     aml_append(sb, dev);
 }
 
+/* fw_cfg as QEMU describes it, so that Linux's qemu_fw_cfg driver binds. */
+static void add_fw_cfg(Aml *sb, uint16_t base)
+{
+    Aml *dev = aml_device("FWCF");
+    aml_append(dev, aml_name_decl("_HID", aml_string("QEMU0002")));
+    aml_append(dev, aml_name_decl("_STA", aml_int(0x0b)));
+    Aml *crs = aml_resource_template();
+    aml_append(crs, aml_io(base, base, 0x01, FW_CFG_PORTS));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    aml_append(sb, dev);
+}
+
 uint32_t acpi_build_dsdt(GByteArray *tables, Linker *linker, const AcpiConfig *config)
 {
     uint32_t t = acpi_table_begin(tables, "DSDT", ACPI_DSDT_REVISION);
@@ -37,6 +51,8 @@ uint32_t acpi_build_dsdt(GByteArray *tables, Linker *linker, const AcpiConfig *c
     Aml *sb = aml_scope("\\_SB");
     add_processors(sb, config);
     add_com1(sb, config);
+    if (config->fw_cfg_base)
+        add_fw_cfg(sb, config->fw_cfg_base);
     /* Memory hotplug: the controller's devices and scan method go here
      * (hw/memhp.c builds them with acpi/aml.h). */
     aml_append(body, sb);

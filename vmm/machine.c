@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "firmware/fw_cfg.h"
 #include "hw/acpi_pm.h"
 #include "hw/chardev.h"
 #include "hw/debug_exit.h"
@@ -282,6 +283,7 @@ static bool machine_create_firmware(Machine *m, GError **errp)
             .s5_slp_typ = ACPI_S5_SLP_TYP,
             .com1_base = COM1_BASE,
             .com1_irq = COM1_IRQ,
+            .fw_cfg_base = FW_CFG_IO_BASE,
         },
         .firmware_path = m->config.firmware_path,
         .kernel = m->boot_config.kernel ? &m->boot_config : NULL,

@@ -37,6 +37,21 @@ DefinitionBlock ("", "DSDT", 2, "FERRY ", "FERRYPC ", 0x00000001)
                     {4}
             })
         }
+
+        Device (FWCF)
+        {
+            Name (_HID, "QEMU0002")  // _HID: Hardware ID
+            Name (_STA, 0x0B)  // _STA: Status
+            Name (_CRS, ResourceTemplate ()  // _CRS: Current Resource Settings
+            {
+                IO (Decode16,
+                    0x0510,             // Range Minimum
+                    0x0510,             // Range Maximum
+                    0x01,               // Alignment
+                    0x0C,               // Length
+                    )
+            })
+        }
     }
 
     Name (\_S5, Package (0x04)  // _S5_: S5 System State

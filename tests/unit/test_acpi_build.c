@@ -25,7 +25,7 @@ static AcpiConfig pc_config(unsigned cpus, uint64_t below_4g, uint64_t above_4g)
         .cpus = cpus, .ram_below_4g = below_4g, .ram_above_4g = above_4g,
         .pm_base = 0x600, .gpe0_base = 0xafe0, .sci_irq = 9,
         .reset_port = 0xcf9, .reset_value = 0x06, .s5_slp_typ = 5,
-        .com1_base = 0x3f8, .com1_irq = 4,
+        .com1_base = 0x3f8, .com1_irq = 4, .fw_cfg_base = 0x510,
     };
 }
 
