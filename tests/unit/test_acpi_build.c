@@ -6,9 +6,7 @@
 
 #include "acpi/acpi_build.h"
 #include "acpi/linker.h"
-#include "mem/address_space.h"
-#include "mem/ram_block.h"
-#include "mem/region.h"
+#include "fixture.h"
 
 #define KiB 1024ull
 #define MiB (1024ull * KiB)
@@ -51,72 +49,28 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Built, built_free)
 
 /* ---- fake guest RAM at [0, GUEST_RAM) ---- */
 
-typedef struct TestMachine {
-    RamBlock *block;
-    MemoryRegion *system;
-    MemoryRegion *ram;
-    AddressSpace *as;
-} TestMachine;
+static GuestRam *machine_new(void) { return guest_ram_new("test-acpi-ram", GUEST_RAM, 0xa5); }
 
-static TestMachine *machine_new(void)
+static uint64_t rd(GuestRam *m, uint64_t gpa, unsigned size)
 {
-    static unsigned counter;
-    g_autofree char *id = g_strdup_printf("test-acpi-ram-%u", counter++);
-    g_autoptr(GError) err = NULL;
-    TestMachine *m = g_new0(TestMachine, 1);
-    m->block = ram_block_new(id, GUEST_RAM, GUEST_RAM, 0, NULL, &err);
-    g_assert_no_error(err);
-    memset(m->block->host, 0xa5, GUEST_RAM);
-    m->system = memory_region_new_container("system", MR_SIZE_ALL);
-    m->ram = memory_region_new_ram("ram", m->block);
-    memory_region_add_subregion(m->system, 0, m->ram);
-    m->as = address_space_new("memory", m->system);
-    return m;
+    return guest_ram_read_le(m, gpa, size);
 }
 
-static void machine_free(TestMachine *m)
+static uint8_t sum(GuestRam *m, uint64_t gpa, uint64_t len)
 {
-    address_space_free(m->as);
-    memory_region_del_subregion(m->system, m->ram);
-    memory_region_free(m->ram);
-    memory_region_free(m->system);
-    ram_block_free(m->block);
-    g_free(m);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestMachine, machine_free)
-
-static const uint8_t *guest(TestMachine *m, uint64_t gpa, uint64_t len)
-{
-    const uint8_t *p = address_space_ram_ptr(m->as, gpa, len, true);
-    g_assert_nonnull(p);
-    return p;
-}
-
-static uint64_t rd(TestMachine *m, uint64_t gpa, unsigned size)
-{
-    const uint8_t *p = guest(m, gpa, size);
-    uint64_t v = 0;
-    for (unsigned i = 0; i < size; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint8_t sum(TestMachine *m, uint64_t gpa, uint64_t len)
-{
-    const uint8_t *p = guest(m, gpa, len);
+    const uint8_t *p = guest_ram_ptr(m, gpa, len);
     uint8_t s = 0;
     for (uint64_t i = 0; i < len; i++)
         s = (uint8_t)(s + p[i]);
     return s;
 }
 
-static bool has_signature(TestMachine *m, uint64_t gpa, const char *sig)
+static bool has_signature(GuestRam *m, uint64_t gpa, const char *sig)
 {
-    return memcmp(guest(m, gpa, 4), sig, 4) == 0;
+    return memcmp(guest_ram_ptr(m, gpa, 4), sig, 4) == 0;
 }
 
-static void install(TestMachine *m, const Built *b)
+static void install(GuestRam *m, const Built *b)
 {
     g_autoptr(GError) err = NULL;
     g_assert_true(acpi_loader_run(&b->t, m->as, TABLES_ADDR, RSDP_ADDR, &err));
@@ -124,7 +78,7 @@ static void install(TestMachine *m, const Built *b)
 }
 
 /* A table listed in the RSDT, by signature; 0 when absent. */
-static uint64_t find_table(TestMachine *m, const char *sig)
+static uint64_t find_table(GuestRam *m, const char *sig)
 {
     uint64_t rsdt = rd(m, RSDP_ADDR + 16, 4);
     uint32_t len = (uint32_t)rd(m, rsdt + 4, 4);
@@ -242,10 +196,10 @@ static void test_installed_checksums_and_pointers(void)
 {
     AcpiConfig c = pc_config(2, 256 * MiB, 0);
     g_autoptr(Built) b = built_new(&c);
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     install(m, b);
 
-    g_assert_true(memcmp(guest(m, RSDP_ADDR, 8), "RSD PTR ", 8) == 0);
+    g_assert_true(memcmp(guest_ram_ptr(m, RSDP_ADDR, 8), "RSD PTR ", 8) == 0);
     g_assert_cmpuint(rd(m, RSDP_ADDR + 15, 1), ==, 2);
     g_assert_cmpuint(rd(m, RSDP_ADDR + 20, 4), ==, 36);
     g_assert_cmpuint(sum(m, RSDP_ADDR, 20), ==, 0);
@@ -259,9 +213,9 @@ static void test_installed_checksums_and_pointers(void)
         g_assert_cmpuint(rd(m, gpa + 4, 4), ==, ref->length);
         if (strcmp(ref->signature, "FACS") != 0) {
             g_assert_cmpuint(sum(m, gpa, ref->length), ==, 0);
-            g_assert_true(memcmp(guest(m, gpa + 10, 6), "FERRY ", 6) == 0);
-            g_assert_true(memcmp(guest(m, gpa + 16, 8), "FERRYPC ", 8) == 0);
-            g_assert_true(memcmp(guest(m, gpa + 28, 4), "FRRY", 4) == 0);
+            g_assert_true(memcmp(guest_ram_ptr(m, gpa + 10, 6), "FERRY ", 6) == 0);
+            g_assert_true(memcmp(guest_ram_ptr(m, gpa + 16, 8), "FERRYPC ", 8) == 0);
+            g_assert_true(memcmp(guest_ram_ptr(m, gpa + 28, 4), "FRRY", 4) == 0);
         }
     }
 
@@ -311,7 +265,7 @@ typedef struct MadtCounts {
     unsigned lapic, ioapic, override, nmi;
 } MadtCounts;
 
-static MadtCounts count_madt(TestMachine *m, unsigned cpus)
+static MadtCounts count_madt(GuestRam *m, unsigned cpus)
 {
     uint64_t madt = find_table(m, "APIC");
     g_assert_cmphex(madt, !=, 0);
@@ -370,7 +324,7 @@ static void test_madt_counts(void)
     for (unsigned i = 0; i < G_N_ELEMENTS(cpu_counts); i++) {
         AcpiConfig c = pc_config(cpu_counts[i], 256 * MiB, 0);
         g_autoptr(Built) b = built_new(&c);
-        g_autoptr(TestMachine) m = machine_new();
+        g_autoptr(GuestRam) m = machine_new();
         install(m, b);
         MadtCounts n = count_madt(m, cpu_counts[i]);
         g_assert_cmpuint(n.ioapic, ==, 1);
@@ -385,7 +339,7 @@ typedef struct SratMem {
 } SratMem;
 
 /* Memory affinity entries of the installed SRAT; checks the CPU entries. */
-static GArray *srat_memory(TestMachine *m, unsigned cpus)
+static GArray *srat_memory(GuestRam *m, unsigned cpus)
 {
     uint64_t srat = find_table(m, "SRAT");
     g_assert_cmphex(srat, !=, 0);
@@ -423,7 +377,7 @@ static void test_srat_256m(void)
 {
     AcpiConfig c = pc_config(2, 256 * MiB, 0);
     g_autoptr(Built) b = built_new(&c);
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     install(m, b);
     g_autoptr(GArray) mem = srat_memory(m, 2);
     g_assert_cmpuint(mem->len, ==, 2);
@@ -436,7 +390,7 @@ static void test_srat_4g(void)
     /* --memory 4G: 3 GiB below the hole, 1 GiB at 4 GiB. */
     AcpiConfig c = pc_config(4, 3 * GiB, 1 * GiB);
     g_autoptr(Built) b = built_new(&c);
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     install(m, b);
     g_autoptr(GArray) mem = srat_memory(m, 4);
     g_assert_cmpuint(mem->len, ==, 3);
@@ -452,7 +406,7 @@ static void test_255_cpus_fit_below_1m(void)
     g_assert_cmpuint(b->t.tables->len, <=, ACPI_DIRECT_BOOT_TABLES_MAX);
     g_test_message("255 vCPUs: tables %u bytes, loader %u bytes", b->t.tables->len,
                    b->t.loader->len);
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     install(m, b);
     uint64_t dsdt = rd(m, find_table(m, "FACP") + 40, 4);
     g_assert_cmpuint(sum(m, dsdt, rd(m, dsdt + 4, 4)), ==, 0);
@@ -464,19 +418,19 @@ static void test_rebuild_is_identical(void)
 {
     AcpiConfig c = pc_config(2, 256 * MiB, 0);
     g_autoptr(Built) b = built_new(&c);
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     install(m, b);
-    g_autofree uint8_t *first = g_memdup2(guest(m, TABLES_ADDR, b->t.tables->len),
+    g_autofree uint8_t *first = g_memdup2(guest_ram_ptr(m, TABLES_ADDR, b->t.tables->len),
                                           b->t.tables->len);
     acpi_build(&c, &b->t);
     install(m, b);
-    g_assert_cmpmem(first, b->t.tables->len, guest(m, TABLES_ADDR, b->t.tables->len),
+    g_assert_cmpmem(first, b->t.tables->len, guest_ram_ptr(m, TABLES_ADDR, b->t.tables->len),
                     b->t.tables->len);
 }
 
 /* ---- loader errors ---- */
 
-static void expect_run_error(const AcpiTables *t, TestMachine *m, uint64_t tables_addr,
+static void expect_run_error(const AcpiTables *t, GuestRam *m, uint64_t tables_addr,
                              uint64_t rsdp_addr, const char *pattern)
 {
     g_autoptr(GError) err = NULL;
@@ -490,7 +444,7 @@ static void test_loader_bad_addresses(void)
 {
     AcpiConfig c = pc_config(2, 256 * MiB, 0);
     g_autoptr(Built) b = built_new(&c);
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     expect_run_error(&b->t, m, 64 * MiB, RSDP_ADDR, "*not inside guest RAM*");
     expect_run_error(&b->t, m, GUEST_RAM - 64, RSDP_ADDR, "*not inside guest RAM*");
     expect_run_error(&b->t, m, UINT64_MAX - 63, RSDP_ADDR, "*not inside guest RAM*");
@@ -590,7 +544,7 @@ static void test_loader_bad_scripts(void)
     };
     AcpiConfig c = pc_config(2, 256 * MiB, 0);
     g_autoptr(Built) b = built_new(&c);
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
         AcpiTables t = copy_tables(&b->t);
         cases[i].damage(&t);

@@ -3,8 +3,7 @@
 
 #include "hw/acpi_pm.h"
 #include "hw/reset_control.h"
-#include "mem/address_space.h"
-#include "mem/region.h"
+#include "fixture.h"
 #include "vmm/runstate.h"
 
 #define PM_BASE 0x600
@@ -12,8 +11,7 @@
 #define S5_SLP_TYP 5
 
 typedef struct Bench {
-    MemoryRegion *io;
-    AddressSpace *as;
+    IoBus bus;
     AcpiPm *pm;
     GArray *sci_levels; /* every level the SCI line was driven to */
 } Bench;
@@ -29,18 +27,16 @@ static void record_level(void *opaque, unsigned gsi, bool level)
 
 static void bench_init(Bench *b)
 {
-    b->io = memory_region_new_container("io", 0x10000);
-    b->as = address_space_new("io", b->io);
+    io_bus_init(&b->bus);
     b->sci_levels = g_array_new(FALSE, FALSE, sizeof(int));
-    b->pm = acpi_pm_create(b->io, PM_BASE, GPE0_BASE, S5_SLP_TYP,
+    b->pm = acpi_pm_create(b->bus.io, PM_BASE, GPE0_BASE, S5_SLP_TYP,
                            (IrqLine){ .set_level = record_level, .opaque = b, .gsi = 9 });
 }
 
 static void bench_destroy(Bench *b)
 {
     acpi_pm_free(b->pm);
-    address_space_free(b->as);
-    memory_region_free(b->io);
+    io_bus_destroy(&b->bus);
     g_array_unref(b->sci_levels);
 }
 
@@ -48,13 +44,13 @@ static uint32_t in(Bench *b, uint16_t port, unsigned size)
 {
     uint32_t v = 0;
 
-    g_assert_cmpint(address_space_read(b->as, port, &v, size), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(b->bus.as, port, &v, size), ==, MEMTX_OK);
     return v;
 }
 
 static void out(Bench *b, uint16_t port, uint32_t v, unsigned size)
 {
-    g_assert_cmpint(address_space_write(b->as, port, &v, size), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(b->bus.as, port, &v, size), ==, MEMTX_OK);
 }
 
 static int last_level(Bench *b)
@@ -156,22 +152,22 @@ static void test_s5_powers_off(void)
 
 static void test_reset_control(void)
 {
-    MemoryRegion *io = memory_region_new_container("io", 0x10000);
-    AddressSpace *as = address_space_new("io", io);
-    ResetControl *rc = reset_control_create(io);
+    IoBus bus;
+    ResetControl *rc;
     uint8_t v = 0x02; /* SYS_RST alone: no reset yet */
 
-    address_space_write(as, RESET_CONTROL_PORT, &v, 1);
+    io_bus_init(&bus);
+    rc = reset_control_create(bus.io);
+    address_space_write(bus.as, RESET_CONTROL_PORT, &v, 1);
     g_assert_cmpint(runstate_take_request(NULL), ==, RUN_REQUEST_NONE);
     v = RESET_CONTROL_VALUE;
-    address_space_write(as, RESET_CONTROL_PORT, &v, 1);
+    address_space_write(bus.as, RESET_CONTROL_PORT, &v, 1);
     g_assert_cmpint(runstate_take_request(NULL), ==, RUN_REQUEST_RESET);
     v = 0;
-    address_space_read(as, RESET_CONTROL_PORT, &v, 1);
+    address_space_read(bus.as, RESET_CONTROL_PORT, &v, 1);
     g_assert_cmphex(v, ==, 0x02); /* RST_CPU does not read back */
     reset_control_free(rc);
-    address_space_free(as);
-    memory_region_free(io);
+    io_bus_destroy(&bus);
 }
 
 int main(int argc, char **argv)

@@ -4,9 +4,7 @@
 #include <string.h>
 
 #include "firmware/boot.h"
-#include "mem/address_space.h"
-#include "mem/ram_block.h"
-#include "mem/region.h"
+#include "fixture.h"
 
 #define MiB (1024ull * 1024)
 #define GUEST_RAM (64 * MiB)
@@ -14,74 +12,22 @@
 
 /* ---- a machine with RAM at [0, GUEST_RAM) ---- */
 
-typedef struct TestMachine {
-    RamBlock *block;
-    MemoryRegion *system;
-    MemoryRegion *ram;
-    AddressSpace *as;
-} TestMachine;
+/* Poisoned so that tests see which bytes the loader wrote (and zeroed). */
+static GuestRam *machine_new(void) { return guest_ram_new("test-boot-ram", GUEST_RAM, POISON); }
 
-static TestMachine *machine_new(void)
+static uint8_t rd8(GuestRam *m, uint64_t gpa) { return guest_ram_read_le(m, gpa, 1); }
+static uint16_t rd16(GuestRam *m, uint64_t gpa) { return guest_ram_read_le(m, gpa, 2); }
+static uint32_t rd32(GuestRam *m, uint64_t gpa) { return guest_ram_read_le(m, gpa, 4); }
+static uint64_t rd64(GuestRam *m, uint64_t gpa) { return guest_ram_read_le(m, gpa, 8); }
+static const char *rdstr(GuestRam *m, uint64_t gpa)
 {
-    static unsigned counter;
-    g_autofree char *id = g_strdup_printf("test-boot-ram-%u", counter++);
-    g_autoptr(GError) err = NULL;
-    TestMachine *m = g_new0(TestMachine, 1);
-    m->block = ram_block_new(id, GUEST_RAM, GUEST_RAM, 0, NULL, &err);
-    g_assert_no_error(err);
-    /* Poison so that tests see which bytes the loader wrote (and zeroed). */
-    memset(m->block->host, POISON, GUEST_RAM);
-    m->system = memory_region_new_container("system", MR_SIZE_ALL);
-    m->ram = memory_region_new_ram("ram", m->block);
-    memory_region_add_subregion(m->system, 0, m->ram);
-    m->as = address_space_new("memory", m->system);
-    return m;
+    return (const char *)guest_ram_ptr(m, gpa, 1);
 }
-
-static void machine_free(TestMachine *m)
-{
-    address_space_free(m->as);
-    memory_region_del_subregion(m->system, m->ram);
-    memory_region_free(m->ram);
-    memory_region_free(m->system);
-    ram_block_free(m->block);
-    g_free(m);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestMachine, machine_free)
-
-static const uint8_t *guest(TestMachine *m, uint64_t gpa, uint64_t len)
-{
-    const uint8_t *p = address_space_ram_ptr(m->as, gpa, len, true);
-    g_assert_nonnull(p);
-    return p;
-}
-
-static uint8_t rd8(TestMachine *m, uint64_t gpa) { return *guest(m, gpa, 1); }
-static uint16_t rd16(TestMachine *m, uint64_t gpa)
-{
-    uint16_t v;
-    memcpy(&v, guest(m, gpa, 2), 2);
-    return GUINT16_FROM_LE(v);
-}
-static uint32_t rd32(TestMachine *m, uint64_t gpa)
-{
-    uint32_t v;
-    memcpy(&v, guest(m, gpa, 4), 4);
-    return GUINT32_FROM_LE(v);
-}
-static uint64_t rd64(TestMachine *m, uint64_t gpa)
-{
-    uint64_t v;
-    memcpy(&v, guest(m, gpa, 8), 8);
-    return GUINT64_FROM_LE(v);
-}
-static const char *rdstr(TestMachine *m, uint64_t gpa) { return (const char *)guest(m, gpa, 1); }
 
 /* The test guest's scratch area: no loader may touch it. */
-static void assert_scratch_untouched(TestMachine *m)
+static void assert_scratch_untouched(GuestRam *m)
 {
-    const uint8_t *p = guest(m, 0x30000, 0x9f000 - 0x30000);
+    const uint8_t *p = guest_ram_ptr(m, 0x30000, 0x9f000 - 0x30000);
     for (size_t i = 0; i < 0x9f000 - 0x30000; i++) {
         if (p[i] != POISON) {
             g_error("byte at 0x%zx was written", 0x30000 + i);
@@ -312,7 +258,7 @@ static GByteArray *build_pvh(unsigned bits, NoteWhere where, unsigned desc_size)
 
 /* ---- boot helpers ---- */
 
-static BootConfig config_for(TestMachine *m, const GByteArray *image, BootKind kind)
+static BootConfig config_for(GuestRam *m, const GByteArray *image, BootKind kind)
 {
     return (BootConfig){
         .memory = m->as,
@@ -349,10 +295,10 @@ static void assert_error_contains(const BootConfig *cfg, const char *needle)
     }
 }
 
-static void assert_segments_loaded(TestMachine *m, const TestSegment *segs, unsigned n)
+static void assert_segments_loaded(GuestRam *m, const TestSegment *segs, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
-        const uint8_t *p = guest(m, segs[i].paddr, segs[i].memsz);
+        const uint8_t *p = guest_ram_ptr(m, segs[i].paddr, segs[i].memsz);
         for (size_t k = 0; k < segs[i].filesz; k++) {
             g_assert_cmpuint(p[k], ==, pattern(i, k));
         }
@@ -391,7 +337,7 @@ static void test_kind_names(void)
 
 static void check_pvh_boot(unsigned bits, NoteWhere where, unsigned desc_size)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_pvh(bits, where, desc_size);
     BootConfig cfg = config_for(m, img, BOOT_KIND_AUTO);
     cfg.rsdp_addr = 0xf5a40;
@@ -437,7 +383,7 @@ static void test_pvh_elf64_section_note(void) { check_pvh_boot(64, NOTE_SECTION,
 
 static void test_pvh_initrd(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_pvh(64, NOTE_SEGMENT, 4);
     size_t initrd_size = MiB + 123; /* not a page multiple */
     g_autofree uint8_t *initrd = g_malloc(initrd_size);
@@ -460,14 +406,14 @@ static void test_pvh_initrd(void)
     g_assert_cmpuint(rd64(m, modlist + 8), ==, initrd_size);
     g_assert_cmpuint(rd64(m, modlist + 16), ==, 0);
     g_assert_cmpuint(rd64(m, modlist + 24), ==, 0);
-    g_assert_cmpmem(guest(m, addr, initrd_size), initrd_size, initrd, initrd_size);
+    g_assert_cmpmem(guest_ram_ptr(m, addr, initrd_size), initrd_size, initrd, initrd_size);
     assert_scratch_untouched(m);
 }
 
 /* The initrd goes below a kernel that sits at the top of RAM. */
 static void test_initrd_avoids_kernel(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     const TestSegment segs[] = {
         { .paddr = GUEST_RAM - MiB, .filesz = 0x1000, .memsz = MiB, .offset = AUTO_OFFSET },
     };
@@ -488,7 +434,7 @@ static void test_initrd_avoids_kernel(void)
 
 /* ---- multiboot ---- */
 
-static void check_multiboot_info(TestMachine *m, const BootEntry *entry, const char *cmdline,
+static void check_multiboot_info(GuestRam *m, const BootEntry *entry, const char *cmdline,
                                  uint32_t mods_count)
 {
     g_assert_cmpint(entry->kind, ==, BOOT_KIND_MULTIBOOT);
@@ -518,7 +464,7 @@ static void check_multiboot_info(TestMachine *m, const BootEntry *entry, const c
 
 static void check_multiboot_elf(unsigned bits)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     TestElf e = { .bits = bits, .segs = good_segments, .nsegs = 2, .entry = 0x100010,
                   .multiboot = true };
     g_autoptr(GByteArray) img = build_elf(&e);
@@ -538,7 +484,7 @@ static void test_multiboot_elf64(void) { check_multiboot_elf(64); }
 /* A virtual entry point runs at its physical address. */
 static void test_multiboot_virtual_entry(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     const TestSegment segs[] = {
         { .paddr = 0x400000, .vaddr = 0xc0400000, .filesz = 0x100, .memsz = 0x1000,
           .offset = AUTO_OFFSET },
@@ -554,7 +500,7 @@ static void test_multiboot_virtual_entry(void)
 
 static void test_multiboot_initrd_and_empty_cmdline(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     TestElf e = { .bits = 32, .segs = good_segments, .nsegs = 2, .entry = 0x100000,
                   .multiboot = true };
     g_autoptr(GByteArray) img = build_elf(&e);
@@ -572,7 +518,7 @@ static void test_multiboot_initrd_and_empty_cmdline(void)
     uint32_t start = rd32(m, mods), end = rd32(m, mods + 4);
     g_assert_cmphex(start, ==, (GUEST_RAM - 0x1000));
     g_assert_cmpuint(end - start, ==, sizeof(env) - 1);
-    g_assert_cmpmem(guest(m, start, end - start), end - start, env, sizeof(env) - 1);
+    g_assert_cmpmem(guest_ram_ptr(m, start, end - start), end - start, env, sizeof(env) - 1);
     g_assert_cmpstr(rdstr(m, rd32(m, mods + 8)), ==, "");
     g_assert_cmpuint(rd32(m, mods + 12), ==, 0);
 }
@@ -596,7 +542,7 @@ static GByteArray *build_aout_kludge(uint32_t load_end_addr, uint32_t bss_end_ad
 
 static void test_multiboot_aout_kludge(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_aout_kludge(0x200800, 0x203000);
     BootConfig cfg = config_for(m, img, BOOT_KIND_AUTO);
     BootEntry entry;
@@ -605,7 +551,7 @@ static void test_multiboot_aout_kludge(void)
     g_assert_no_error(err);
     g_assert_cmphex(entry.rip, ==, 0x200100);
     /* [0x200000, 0x200800) from the file, bss zero to 0x203000, untouched after. */
-    g_assert_cmpmem(guest(m, 0x200000, 0x800), 0x800, img->data, 0x800);
+    g_assert_cmpmem(guest_ram_ptr(m, 0x200000, 0x800), 0x800, img->data, 0x800);
     for (uint64_t a = 0x200800; a < 0x203000; a++) {
         g_assert_cmpuint(rd8(m, a), ==, 0);
     }
@@ -615,19 +561,19 @@ static void test_multiboot_aout_kludge(void)
 
 static void test_multiboot_aout_to_eof(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_aout_kludge(0, 0);
     BootConfig cfg = config_for(m, img, BOOT_KIND_MULTIBOOT);
     BootEntry entry;
     g_autoptr(GError) err = NULL;
     g_assert_true(boot_load(&cfg, &entry, &err));
-    g_assert_cmpmem(guest(m, 0x200000, img->len), img->len, img->data, img->len);
+    g_assert_cmpmem(guest_ram_ptr(m, 0x200000, img->len), img->len, img->data, img->len);
     g_assert_cmpuint(rd8(m, 0x200000 + img->len), ==, POISON);
 }
 
 static void test_multiboot_aout_bad_fields(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     {
         g_autoptr(GByteArray) img = build_aout_kludge(0x201001, 0); /* past EOF */
         BootConfig cfg = config_for(m, img, BOOT_KIND_MULTIBOOT);
@@ -658,7 +604,7 @@ static void test_multiboot_aout_bad_fields(void)
 
 static void test_multiboot_video_rejected(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_aout_kludge(0, 0);
     put_multiboot_header(img, 0x40, 1u << 16 | 1u << 2);
     BootConfig cfg = config_for(m, img, BOOT_KIND_AUTO);
@@ -670,7 +616,7 @@ static void test_multiboot_video_rejected(void)
 
 static void test_multiboot_bad_checksum(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_aout_kludge(0, 0);
     put32(img, 0x40 + 8, 0);
     BootConfig cfg = config_for(m, img, BOOT_KIND_MULTIBOOT);
@@ -682,7 +628,7 @@ static void test_multiboot_bad_checksum(void)
 /* Header beyond the first 8 KiB does not count. */
 static void test_multiboot_header_too_late(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = bytes_new(0x4000);
     put_multiboot_header(img, 0x2000, 1u << 16);
     BootConfig cfg = config_for(m, img, BOOT_KIND_AUTO);
@@ -703,7 +649,7 @@ static void test_pvh_and_multiboot(void)
     g_autoptr(GByteArray) img = build_elf(&e);
     BootEntry entry;
     {
-        g_autoptr(TestMachine) m = machine_new();
+        g_autoptr(GuestRam) m = machine_new();
         BootConfig cfg = config_for(m, img, BOOT_KIND_AUTO);
         g_assert_true(boot_load(&cfg, &entry, NULL));
         g_assert_cmpint(entry.kind, ==, BOOT_KIND_PVH);
@@ -711,7 +657,7 @@ static void test_pvh_and_multiboot(void)
         g_assert_cmphex(rd32(m, 0x7000), ==, 0x336ec578);
     }
     {
-        g_autoptr(TestMachine) m = machine_new();
+        g_autoptr(GuestRam) m = machine_new();
         BootConfig cfg = config_for(m, img, BOOT_KIND_MULTIBOOT);
         g_assert_true(boot_load(&cfg, &entry, NULL));
         g_assert_cmpint(entry.kind, ==, BOOT_KIND_MULTIBOOT);
@@ -755,7 +701,7 @@ static GByteArray *build_bzimage(uint16_t xloadflags, uint32_t initrd_addr_max)
 
 static void test_bzimage_boot(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_bzimage(0x3, 0x7fffffff);
     uint8_t initrd[0x2800];
     memset(initrd, 0x42, sizeof(initrd));
@@ -777,7 +723,7 @@ static void test_bzimage_boot(void)
     g_assert_cmpuint(entry.gdt_limit, ==, 31);
 
     /* Protected-mode code at 1 MiB. */
-    g_assert_cmpmem(guest(m, 0x100000, BZ_PAYLOAD_SIZE), BZ_PAYLOAD_SIZE,
+    g_assert_cmpmem(guest_ram_ptr(m, 0x100000, BZ_PAYLOAD_SIZE), BZ_PAYLOAD_SIZE,
                     img->data + BZ_SETUP_SIZE, BZ_PAYLOAD_SIZE);
 
     /* Zero page: copied header, loader fields. */
@@ -785,7 +731,7 @@ static void test_bzimage_boot(void)
     g_assert_cmpuint(rd8(m, zp + 0x1f1), ==, BZ_SETUP_SECTS);
     g_assert_cmphex(rd16(m, zp + 0x1fa), ==, 0xffff);
     g_assert_cmphex(rd16(m, zp + 0x1fe), ==, 0xaa55);
-    g_assert_cmpmem(guest(m, zp + 0x202, 4), 4, "HdrS", 4);
+    g_assert_cmpmem(guest_ram_ptr(m, zp + 0x202, 4), 4, "HdrS", 4);
     g_assert_cmphex(rd16(m, zp + 0x206), ==, 0x020f);
     g_assert_cmphex(rd8(m, zp + 0x210), ==, 0xff);
     g_assert_cmphex(rd8(m, zp + 0x211), ==, 0x81);
@@ -804,7 +750,8 @@ static void test_bzimage_boot(void)
     g_assert_cmpuint(rd32(m, zp + 0x21c), ==, sizeof(initrd));
     g_assert_cmpuint(rd32(m, zp + 0x0c0), ==, 0);
     g_assert_cmpuint(rd32(m, zp + 0x0c4), ==, 0);
-    g_assert_cmpmem(guest(m, initrd_addr, sizeof(initrd)), sizeof(initrd), initrd, sizeof(initrd));
+    g_assert_cmpmem(guest_ram_ptr(m, initrd_addr, sizeof(initrd)), sizeof(initrd), initrd,
+                    sizeof(initrd));
 
     /* e820 table. */
     g_assert_cmpuint(rd8(m, zp + 0x1e8), ==, G_N_ELEMENTS(expected_e820));
@@ -838,7 +785,7 @@ static void test_bzimage_boot(void)
 /* Without CAN_BE_LOADED_ABOVE_4G, initrd_addr_max caps the initrd. */
 static void test_bzimage_initrd_addr_max(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_bzimage(0x1, 0x1ffffff);
     uint8_t initrd[0x1800] = { 1 };
     BootConfig cfg = config_for(m, img, BOOT_KIND_LINUX);
@@ -849,7 +796,7 @@ static void test_bzimage_initrd_addr_max(void)
     g_assert_cmphex(rd32(m, 0x7218), ==, 0x2000000 - 0x2000);
 
     /* A limit inside the kernel's init_size leaves no room. */
-    g_autoptr(TestMachine) m2 = machine_new();
+    g_autoptr(GuestRam) m2 = machine_new();
     put32(img, 0x22c, 0x4fffff);
     cfg.memory = m2->as;
     assert_error_contains(&cfg, "does not fit in guest RAM below 0x500000");
@@ -858,7 +805,7 @@ static void test_bzimage_initrd_addr_max(void)
 /* The initrd stays clear of the range the kernel runs in at pref_address. */
 static void test_bzimage_initrd_avoids_pref_address(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_bzimage(0x3, 0x7fffffff);
     img->data[0x234] = 0;
     put64(img, 0x258, GUEST_RAM - 0x400000); /* init_size 4 MiB: up to the top */
@@ -873,19 +820,19 @@ static void test_bzimage_initrd_avoids_pref_address(void)
 
 static void test_bzimage_setup_sects_zero(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_bzimage(0x1, 0x7fffffff);
     img->data[0x1f1] = 0; /* means 4: payload starts at 0xa00 */
     BootConfig cfg = config_for(m, img, BOOT_KIND_AUTO);
     BootEntry entry;
     g_assert_true(boot_load(&cfg, &entry, NULL));
     size_t payload = img->len - 0xa00;
-    g_assert_cmpmem(guest(m, 0x100000, payload), payload, img->data + 0xa00, payload);
+    g_assert_cmpmem(guest_ram_ptr(m, 0x100000, payload), payload, img->data + 0xa00, payload);
 }
 
 static void test_bzimage_rejects(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_bzimage(0x3, 0x7fffffff);
     BootConfig cfg = config_for(m, img, BOOT_KIND_AUTO);
 
@@ -936,7 +883,7 @@ static void test_bzimage_rejects(void)
 
 static void test_cmdline_too_long(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) bz = build_bzimage(0x3, 0x7fffffff);
     g_autofree char *long256 = g_strnfill(256, 'a');
     BootConfig cfg = config_for(m, bz, BOOT_KIND_AUTO);
@@ -962,7 +909,7 @@ static void test_cmdline_too_long(void)
 
 static void test_not_a_kernel(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     static const char text[] = "#!/bin/sh\necho this is not a kernel\n";
     GByteArray img = { .data = (guint8 *)text, .len = sizeof(text) - 1 };
     BootConfig cfg = config_for(m, &img, BOOT_KIND_AUTO);
@@ -980,7 +927,7 @@ static void test_not_a_kernel(void)
 
 static void test_empty_file(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     GByteArray img = { .data = (guint8 *)"", .len = 0 };
     BootConfig cfg = config_for(m, &img, BOOT_KIND_AUTO);
     g_autofree char *msg = boot_expect_error(&cfg);
@@ -989,7 +936,7 @@ static void test_empty_file(void)
 
 static void test_forced_kind_mismatch(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) pvh = build_pvh(64, NOTE_SEGMENT, 4);
     BootConfig cfg = config_for(m, pvh, BOOT_KIND_LINUX);
     assert_error_contains(&cfg, "not a bzImage");
@@ -1010,7 +957,7 @@ static void test_forced_kind_mismatch(void)
 
 static void test_truncated_elf(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_pvh(64, NOTE_SEGMENT, 4);
     BootConfig cfg = config_for(m, img, BOOT_KIND_AUTO);
 
@@ -1031,7 +978,7 @@ static void test_truncated_elf(void)
 
 static void test_segment_beyond_ram(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     const TestSegment segs[] = {
         { .paddr = 0x100000, .filesz = 0x100, .memsz = 0x100, .offset = AUTO_OFFSET },
         { .paddr = GUEST_RAM - 0x1000, .filesz = 0x100, .memsz = 0x2000, .offset = AUTO_OFFSET },
@@ -1071,7 +1018,7 @@ static void test_segment_beyond_ram(void)
 
 static void test_segment_over_boot_data(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     const TestSegment segs[] = {
         { .paddr = 0x10000, .filesz = 0x100, .memsz = 0x100, .offset = AUTO_OFFSET },
     };
@@ -1084,7 +1031,7 @@ static void test_segment_over_boot_data(void)
 
 static void check_bad_segments(const TestSegment *segs, unsigned n, const char *needle)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     for (unsigned bits = 32; bits <= 64; bits += 32) {
         TestElf e = { .bits = bits, .segs = segs, .nsegs = n, .note = NOTE_SEGMENT,
                       .pvh_entry = 0x100000, .pvh_desc_size = 4, .multiboot = true };
@@ -1123,7 +1070,7 @@ static void test_offset_overflow(void)
     check_bad_segments(segs, 1, "lies outside the file");
 
     /* 64-bit: offset + filesz wraps. */
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     const TestSegment wrap[] = {
         { .paddr = 0x100000, .filesz = 0x2000, .memsz = 0x2000, .offset = UINT64_MAX - 0xfff },
         { .paddr = 0xfffffffffffff000ull, .filesz = 0, .memsz = 0x2000, .offset = 0 },
@@ -1143,7 +1090,7 @@ static void test_offset_overflow(void)
 
 static void test_bad_program_header_count(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_pvh(64, NOTE_SEGMENT, 4);
     BootConfig cfg = config_for(m, img, BOOT_KIND_AUTO);
     put16(img, 56, 0xffff); /* e_phnum far past the file */
@@ -1159,7 +1106,7 @@ static void test_bad_program_header_count(void)
 /* A note whose sizes run past its area is ignored, not followed. */
 static void test_malformed_note(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     g_autoptr(GByteArray) img = build_pvh(64, NOTE_SEGMENT, 4);
     put32(img, EXTRA_NOTE_OFFSET + 4, 0xfffffff0); /* first note's descsz */
     BootConfig cfg = config_for(m, img, BOOT_KIND_AUTO);
@@ -1170,7 +1117,7 @@ static void test_malformed_note(void)
 
 static void test_initrd_too_big(void)
 {
-    g_autoptr(TestMachine) m = machine_new();
+    g_autoptr(GuestRam) m = machine_new();
     static const uint8_t byte;
     g_autoptr(GByteArray) pvh = build_pvh(64, NOTE_SEGMENT, 4);
     BootConfig cfg = config_for(m, pvh, BOOT_KIND_AUTO);

@@ -6,37 +6,19 @@
 #include "hw/chardev.h"
 #include "hw/debug_exit.h"
 #include "hw/debugcon.h"
-#include "mem/address_space.h"
-#include "mem/region.h"
+#include "fixture.h"
 #include "vmm/runstate.h"
-
-typedef struct Bus {
-    MemoryRegion *io;
-    AddressSpace *as;
-} Bus;
-
-static void bus_init(Bus *bus)
-{
-    bus->io = memory_region_new_container("io", 0x10000);
-    bus->as = address_space_new("io", bus->io);
-}
-
-static void bus_destroy(Bus *bus)
-{
-    address_space_free(bus->as);
-    memory_region_free(bus->io);
-}
 
 /* An exit request is final for the process, so each case runs in a child. */
 static void debug_exit_case(const void *value, unsigned size, int status)
 {
     if (g_test_subprocess()) {
-        Bus bus;
+        IoBus bus;
         DebugExit *d;
         uint32_t v = 0xdeadbeef;
         int got = -1;
 
-        bus_init(&bus);
+        io_bus_init(&bus);
         d = debug_exit_create(bus.io, 0xf4);
         g_assert_cmpint(address_space_read(bus.as, 0xf4, &v, 4), ==, MEMTX_OK);
         g_assert_cmphex(v, ==, 0); /* as on QEMU: guests probe for the device */
@@ -46,7 +28,7 @@ static void debug_exit_case(const void *value, unsigned size, int status)
         g_assert_cmpint(got, ==, status);
         g_assert_true(runstate_exit_requested());
         debug_exit_free(d);
-        bus_destroy(&bus);
+        io_bus_destroy(&bus);
         return;
     }
     g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
@@ -82,14 +64,14 @@ static void test_debugcon(void)
     uint8_t v = 0;
     Chardev *chr;
     Debugcon *d;
-    Bus bus;
+    IoBus bus;
 
     g_assert_no_error(err);
     close(fd);
     spec = g_strconcat("file:", path, NULL);
     chr = chardev_new(spec, &err);
     g_assert_no_error(err);
-    bus_init(&bus);
+    io_bus_init(&bus);
     d = debugcon_create(bus.io, 0x402, chr);
 
     g_assert_cmpint(address_space_read(bus.as, 0x402, &v, 1), ==, MEMTX_OK);
@@ -100,7 +82,7 @@ static void test_debugcon(void)
     g_assert_cmpstr(text, ==, "SeaBIOS\n");
 
     debugcon_free(d);
-    bus_destroy(&bus);
+    io_bus_destroy(&bus);
     chardev_free(chr);
     g_unlink(path);
 }

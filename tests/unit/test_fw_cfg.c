@@ -5,9 +5,7 @@
 #include <string.h>
 
 #include "firmware/fw_cfg.h"
-#include "mem/address_space.h"
-#include "mem/ram_block.h"
-#include "mem/region.h"
+#include "fixture.h"
 
 #define PORT_SELECTOR 0x510
 #define PORT_DATA 0x511
@@ -25,14 +23,10 @@
 #define DMA_WRITE 0x10u
 
 typedef struct Rig {
-    MemoryRegion *io_root;
-    AddressSpace *io;
-    MemoryRegion *mem_root;
-    RamBlock *ram_block;
-    MemoryRegion *ram;
+    IoBus bus;
+    GuestRam *ram;
     RamBlock *rom_block;
     MemoryRegion *rom;
-    AddressSpace *mem;
     uint8_t *ram_host;
     FwCfg *fw;
 } Rig;
@@ -41,49 +35,39 @@ static void rig_init(Rig *r)
 {
     g_autoptr(GError) err = NULL;
 
-    r->io_root = memory_region_new_container("io", 0x10000);
-    r->io = address_space_new("I/O", r->io_root);
-    r->mem_root = memory_region_new_container("system", MR_SIZE_ALL);
-    r->ram_block = ram_block_new("test.ram", RAM_SIZE, RAM_SIZE, 0, NULL, &err);
-    g_assert_no_error(err);
-    r->ram = memory_region_new_ram("test.ram", r->ram_block);
-    memory_region_add_subregion(r->mem_root, 0, r->ram);
+    io_bus_init(&r->bus);
+    r->ram = guest_ram_new("test.ram", RAM_SIZE, 0);
     r->rom_block = ram_block_new("test.rom", ROM_SIZE, ROM_SIZE, RAM_BLOCK_READONLY, NULL, &err);
     g_assert_no_error(err);
     r->rom = memory_region_new_rom("test.rom", r->rom_block);
-    memory_region_add_subregion(r->mem_root, ROM_BASE, r->rom);
-    r->mem = address_space_new("memory", r->mem_root);
-    r->ram_host = r->ram_block->host;
-    r->fw = fw_cfg_new(r->io_root, r->mem);
+    memory_region_add_subregion(r->ram->system, ROM_BASE, r->rom);
+    r->ram_host = r->ram->block->host;
+    r->fw = fw_cfg_new(r->bus.io, r->ram->as);
 }
 
 static void rig_destroy(Rig *r)
 {
     fw_cfg_free(r->fw);
-    address_space_free(r->mem);
-    address_space_free(r->io);
-    memory_region_free(r->ram);
-    memory_region_free(r->rom);
-    memory_region_free(r->mem_root);
-    memory_region_free(r->io_root);
-    ram_block_free(r->ram_block);
+    memory_region_free(r->rom); /* leaves r->ram->system */
     ram_block_free(r->rom_block);
+    guest_ram_free(r->ram);
+    io_bus_destroy(&r->bus);
 }
 
 static void outw(Rig *r, uint16_t port, uint16_t value)
 {
-    g_assert_cmpint(address_space_write(r->io, port, &value, 2), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(r->bus.as, port, &value, 2), ==, MEMTX_OK);
 }
 
 static void outl(Rig *r, uint16_t port, uint32_t value)
 {
-    g_assert_cmpint(address_space_write(r->io, port, &value, 4), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(r->bus.as, port, &value, 4), ==, MEMTX_OK);
 }
 
 static uint8_t inb(Rig *r, uint16_t port)
 {
     uint8_t value = 0;
-    g_assert_cmpint(address_space_read(r->io, port, &value, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(r->bus.as, port, &value, 1), ==, MEMTX_OK);
     return value;
 }
 
@@ -192,15 +176,15 @@ static void test_dma_register_signature(void)
     uint64_t be;
 
     rig_init(&r);
-    g_assert_cmpint(address_space_read(r.io, PORT_DMA_HIGH, bytes, 4), ==, MEMTX_OK);
-    g_assert_cmpint(address_space_read(r.io, PORT_DMA_LOW, bytes + 4, 4), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(r.bus.as, PORT_DMA_HIGH, bytes, 4), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(r.bus.as, PORT_DMA_LOW, bytes + 4, 4), ==, MEMTX_OK);
     g_assert_cmpmem(bytes, 8, "QEMU CFG", 8);
     memcpy(&be, bytes, 8);
     g_assert_cmphex(GUINT64_FROM_BE(be), ==, 0x51454d5520434647ull);
     /* Any access size and offset. */
     for (unsigned i = 0; i < 8; i++)
         g_assert_cmphex(inb(&r, PORT_DMA_HIGH + i), ==, (uint8_t)"QEMU CFG"[i]);
-    g_assert_cmpint(address_space_read(r.io, PORT_DMA_HIGH, bytes, 8), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(r.bus.as, PORT_DMA_HIGH, bytes, 8), ==, MEMTX_OK);
     g_assert_cmpmem(bytes, 8, "QEMU CFG", 8);
     /* Reading it has no side effect on the data port. */
     select_key(&r, FW_CFG_SIGNATURE);
@@ -226,7 +210,7 @@ static void test_select_resets_offset(void)
     g_assert_cmpuint(inb(&r, PORT_DATA), ==, 2);
     /* Data writes are ignored: the offset does not move, nothing changes. */
     uint8_t junk = 0xaa;
-    g_assert_cmpint(address_space_write(r.io, PORT_DATA, &junk, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(r.bus.as, PORT_DATA, &junk, 1), ==, MEMTX_OK);
     g_assert_cmpuint(inb(&r, PORT_DATA), ==, 3);
     rig_destroy(&r);
 }
@@ -1083,7 +1067,7 @@ static void test_fuzz(void)
         /* Still the device: the DMA signature (no side effects) every
          * time, a key-0 read every 8th request. */
         uint8_t sig[8];
-        g_assert_cmpint(address_space_read(r.io, PORT_DMA_HIGH, sig, 8), ==, MEMTX_OK);
+        g_assert_cmpint(address_space_read(r.bus.as, PORT_DMA_HIGH, sig, 8), ==, MEMTX_OK);
         if (memcmp(sig, "QEMU CFG", 8) != 0)
             g_error("request %u: the DMA signature is gone", n);
         if (n % 8 == 7) {

@@ -12,9 +12,7 @@
 #include "firmware/fw_cfg_kernel.h"
 #include "firmware/fw_cfg_pc.h"
 #include "firmware/le_bytes.h"
-#include "mem/address_space.h"
-#include "mem/ram_block.h"
-#include "mem/region.h"
+#include "fixture.h"
 
 #define MiB (1024ull * 1024)
 #define GUEST_RAM (64 * MiB)
@@ -28,9 +26,8 @@
 /* ---- a machine: RAM at [0, GUEST_RAM), an I/O space, fw_cfg ---- */
 
 typedef struct TestMachine {
-    RamBlock *block;
-    MemoryRegion *system, *ram, *io_root;
-    AddressSpace *memory, *io;
+    GuestRam *ram;
+    IoBus bus;
     FwCfg *fw;
     char *rom_dir;
 } TestMachine;
@@ -44,21 +41,12 @@ static void write_fake_rom(const char *dir, const char *name)
 
 static TestMachine *machine_new(void)
 {
-    static unsigned counter;
-    g_autofree char *id = g_strdup_printf("test-fwk-ram-%u", counter++);
     g_autoptr(GError) err = NULL;
     TestMachine *m = g_new0(TestMachine, 1);
 
-    m->block = ram_block_new(id, GUEST_RAM, GUEST_RAM, 0, NULL, &err);
-    g_assert_no_error(err);
-    memset(m->block->host, POISON, GUEST_RAM);
-    m->system = memory_region_new_container("system", MR_SIZE_ALL);
-    m->ram = memory_region_new_ram("ram", m->block);
-    memory_region_add_subregion(m->system, 0, m->ram);
-    m->memory = address_space_new("memory", m->system);
-    m->io_root = memory_region_new_container("io", 0x10000);
-    m->io = address_space_new("I/O", m->io_root);
-    m->fw = fw_cfg_new(m->io_root, m->memory);
+    m->ram = guest_ram_new("test-fwk-ram", GUEST_RAM, POISON);
+    io_bus_init(&m->bus);
+    m->fw = fw_cfg_new(m->bus.io, m->ram->as);
     m->rom_dir = g_dir_make_tmp("ferry-roms-XXXXXX", &err);
     g_assert_no_error(err);
     write_fake_rom(m->rom_dir, "linuxboot_dma.bin");
@@ -81,23 +69,11 @@ static void remove_dir(const char *dir)
 static void machine_free(TestMachine *m)
 {
     fw_cfg_free(m->fw);
-    address_space_free(m->io);
-    memory_region_free(m->io_root);
-    address_space_free(m->memory);
-    memory_region_del_subregion(m->system, m->ram);
-    memory_region_free(m->ram);
-    memory_region_free(m->system);
-    ram_block_free(m->block);
+    io_bus_destroy(&m->bus);
+    guest_ram_free(m->ram);
     remove_dir(m->rom_dir);
     g_free(m->rom_dir);
     g_free(m);
-}
-
-static uint8_t *guest(TestMachine *m, uint64_t gpa, uint64_t len)
-{
-    uint8_t *p = address_space_ram_ptr(m->memory, gpa, len, false);
-    g_assert_nonnull(p);
-    return p;
 }
 
 /* ---- reading fw_cfg as firmware does ---- */
@@ -106,7 +82,7 @@ static void port_select(TestMachine *m, uint16_t key)
 {
     uint8_t le[2];
     le16_store(le, key);
-    g_assert_cmpint(address_space_write(m->io, FW_CFG_IO_BASE, le, 2), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(m->bus.as, FW_CFG_IO_BASE, le, 2), ==, MEMTX_OK);
 }
 
 /* A little-endian integer item, byte by byte from the data port. */
@@ -116,7 +92,7 @@ static uint64_t port_read_int(TestMachine *m, uint16_t key, unsigned size)
     port_select(m, key);
     for (unsigned i = 0; i < size; i++) {
         uint8_t b;
-        g_assert_cmpint(address_space_read(m->io, FW_CFG_IO_BASE + 1, &b, 1), ==, MEMTX_OK);
+        g_assert_cmpint(address_space_read(m->bus.as, FW_CFG_IO_BASE + 1, &b, 1), ==, MEMTX_OK);
         v |= (uint64_t)b << (8 * i);
     }
     return v;
@@ -125,7 +101,7 @@ static uint64_t port_read_int(TestMachine *m, uint16_t key, unsigned size)
 /* Select + read `len` bytes to guest `gpa` through one DMA descriptor. */
 static void dma_read(TestMachine *m, uint16_t key, uint64_t gpa, uint32_t len)
 {
-    uint8_t *desc = guest(m, DMA_DESC_ADDR, 16);
+    uint8_t *desc = guest_ram_wptr(m->ram, DMA_DESC_ADDR, 16);
     uint8_t addr_be[4];
     uint32_t control = ((uint32_t)key << 16) | DMA_CTL_SELECT | DMA_CTL_READ;
 
@@ -135,7 +111,7 @@ static void dma_read(TestMachine *m, uint16_t key, uint64_t gpa, uint32_t len)
     /* The guest's outl(bswap32(addr)): the port sees the bytes big-endian. */
     uint32_t be = GUINT32_TO_BE((uint32_t)DMA_DESC_ADDR);
     memcpy(addr_be, &be, 4);
-    g_assert_cmpint(address_space_write(m->io, FW_CFG_IO_BASE + 8, addr_be, 4), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(m->bus.as, FW_CFG_IO_BASE + 8, addr_be, 4), ==, MEMTX_OK);
     g_assert_cmphex(GUINT32_FROM_BE(*(uint32_t *)(void *)desc) & ~DMA_CTL_ERROR, ==, 0);
 }
 
@@ -145,7 +121,7 @@ static GByteArray *read_item(TestMachine *m, uint16_t key, uint32_t len)
     const uint64_t scratch = 32 * MiB;
     GByteArray *b = g_byte_array_sized_new(len);
     dma_read(m, key, scratch, len);
-    g_byte_array_append(b, guest(m, scratch, len ? len : 1), len);
+    g_byte_array_append(b, guest_ram_wptr(m->ram, scratch, len ? len : 1), len);
     return b;
 }
 
@@ -155,7 +131,7 @@ static uint16_t find_file(TestMachine *m, const char *name, uint32_t *size)
     port_select(m, FW_CFG_FILE_DIR);
     uint8_t count_be[4];
     for (unsigned i = 0; i < 4; i++)
-        address_space_read(m->io, FW_CFG_IO_BASE + 1, &count_be[i], 1);
+        address_space_read(m->bus.as, FW_CFG_IO_BASE + 1, &count_be[i], 1);
     uint32_t count = ((uint32_t)count_be[0] << 24) | (count_be[1] << 16) | (count_be[2] << 8) |
                      count_be[3];
     g_autoptr(GByteArray) dir = read_item(m, FW_CFG_FILE_DIR, 4 + count * 64);
@@ -278,7 +254,7 @@ static GByteArray *build_elf32(const TestSeg *segs, unsigned nsegs, uint32_t ent
 static FwCfgKernelConfig config_for(TestMachine *m, const GByteArray *image, BootKind kind)
 {
     return (FwCfgKernelConfig){
-        .memory = m->memory,
+        .memory = m->ram->as,
         .kernel_name = "kernel.img",
         .kernel = image->data,
         .kernel_size = image->len,
@@ -341,7 +317,7 @@ static void test_bzimage_items(void)
 
     /* The header as linuxboot_dma.bin hands it to the setup code. */
     dma_read(m, FW_CFG_SETUP_DATA, 0x10000, BZ_SETUP_SIZE);
-    const uint8_t *setup = guest(m, 0x10000, BZ_SETUP_SIZE);
+    const uint8_t *setup = guest_ram_wptr(m->ram, 0x10000, BZ_SETUP_SIZE);
     g_assert_cmphex(setup[0x210], ==, 0xb0);
     g_assert_cmphex(setup[0x211], ==, 0x81);
     g_assert_cmphex(le16_load(setup + 0x224), ==, 0xfe00);
@@ -352,12 +328,13 @@ static void test_bzimage_items(void)
     g_assert_cmpmem(setup, 0x1f1, image->data, 0x1f1); /* the rest is the file's */
 
     dma_read(m, FW_CFG_KERNEL_DATA, 0x100000, BZ_KERNEL_SIZE);
-    g_assert_cmpmem(guest(m, 0x100000, BZ_KERNEL_SIZE), BZ_KERNEL_SIZE,
+    g_assert_cmpmem(guest_ram_wptr(m->ram, 0x100000, BZ_KERNEL_SIZE), BZ_KERNEL_SIZE,
                     image->data + BZ_SETUP_SIZE, BZ_KERNEL_SIZE);
     dma_read(m, FW_CFG_CMDLINE_DATA, 0x20000, strlen(cfg.cmdline) + 1);
-    g_assert_cmpstr((const char *)guest(m, 0x20000, 1), ==, cfg.cmdline);
+    g_assert_cmpstr((const char *)guest_ram_wptr(m->ram, 0x20000, 1), ==, cfg.cmdline);
     dma_read(m, FW_CFG_INITRD_DATA, initrd_addr, sizeof(initrd));
-    g_assert_cmpmem(guest(m, initrd_addr, sizeof(initrd)), sizeof(initrd), initrd, sizeof(initrd));
+    g_assert_cmpmem(guest_ram_wptr(m->ram, initrd_addr, sizeof(initrd)), sizeof(initrd), initrd,
+                    sizeof(initrd));
 
     uint32_t rom_size;
     g_assert_cmpuint(find_file(m, "genroms/linuxboot_dma.bin", &rom_size), !=, 0);
@@ -476,7 +453,7 @@ static void test_multiboot_items(void)
      * INITRD_ADDR. */
     dma_read(m, FW_CFG_KERNEL_DATA, MB_LOW, size);
     dma_read(m, FW_CFG_INITRD_DATA, 0x9500, 88);
-    const uint8_t *img = guest(m, MB_LOW, size);
+    const uint8_t *img = guest_ram_wptr(m->ram, MB_LOW, size);
     const uint8_t *file_seg0 = image->data + le32_load(image->data + 52 + 4);
     const uint8_t *file_seg1 = image->data + le32_load(image->data + 84 + 4);
     g_assert_cmpmem(img, 0x300, file_seg0, 0x300);
@@ -484,21 +461,22 @@ static void test_multiboot_items(void)
         g_assert_cmphex(img[i], ==, 0); /* bss and the gap */
     g_assert_cmpmem(img + 0x3000, 0x80, file_seg1, 0x80);
 
-    const uint8_t *mbi = guest(m, 0x9500, 88);
+    const uint8_t *mbi = guest_ram_wptr(m->ram, 0x9500, 88);
     g_assert_cmphex(le32_load(mbi + 0), ==, 0x24f); /* mem|bootdev|cmdline|mods|mmap|name */
     g_assert_cmphex(le32_load(mbi + 12), ==, 0x8000ffff);
-    g_assert_cmpstr((const char *)guest(m, le32_load(mbi + 16), 1), ==,
+    g_assert_cmpstr((const char *)guest_ram_wptr(m->ram, le32_load(mbi + 16), 1), ==,
                     "kernel.img test=x console=ttyS0");
     g_assert_cmpuint(le32_load(mbi + 20), ==, 1);
     g_assert_cmphex(le32_load(mbi + 48), ==, 0x9000);
-    g_assert_cmpstr((const char *)guest(m, le32_load(mbi + 64), 1), ==, "ferry");
-    const uint8_t *mod = guest(m, le32_load(mbi + 24), 16);
+    g_assert_cmpstr((const char *)guest_ram_wptr(m->ram, le32_load(mbi + 64), 1), ==, "ferry");
+    const uint8_t *mod = guest_ram_wptr(m->ram, le32_load(mbi + 24), 16);
     uint32_t mod_start = le32_load(mod), mod_end = le32_load(mod + 4);
     g_assert_cmpuint(mod_start % 4096, ==, 0);
     g_assert_cmpuint(mod_end - mod_start, ==, sizeof(module) - 1);
     g_assert_cmpuint(mod_end, <=, MB_LOW + size);
-    g_assert_cmpmem(guest(m, mod_start, 1), sizeof(module) - 1, module, sizeof(module) - 1);
-    g_assert_cmpstr((const char *)guest(m, le32_load(mod + 8), 1), ==, "env.txt");
+    g_assert_cmpmem(guest_ram_wptr(m->ram, mod_start, 1), sizeof(module) - 1, module,
+                    sizeof(module) - 1);
+    g_assert_cmpstr((const char *)guest_ram_wptr(m->ram, le32_load(mod + 8), 1), ==, "env.txt");
     g_assert_cmpuint(le32_load(mbi + 4), ==, 0); /* the ROM fills mem_lower, mem_upper */
     g_assert_cmpuint(le32_load(mbi + 44), ==, 0); /* and mmap_length */
     fw_cfg_kernel_free(k);
@@ -547,7 +525,7 @@ static void test_pvh_items_and_reset(void)
     g_assert_cmpmem(peek->data, 4, "\x7f" "ELF", 4); /* how qboot tells PVH apart */
 
     const uint8_t *file_seg = image->data + le32_load(image->data + 52 + 4);
-    uint8_t *ram = guest(m, 0x100000, 0x1000);
+    uint8_t *ram = guest_ram_wptr(m->ram, 0x100000, 0x1000);
     g_assert_cmpmem(ram, 0x200, file_seg, 0x200);
     g_assert_cmphex(ram[0x200], ==, 0);
     memset(ram, POISON, 0x1000); /* the guest ran and changed its image */
@@ -611,30 +589,30 @@ static void test_firmware_image_mapping(void)
     const size_t size = 256 * 1024;
     g_autofree char *path = write_temp_image(size);
     g_autoptr(GError) err = NULL;
-    FirmwareImage *fw = firmware_image_new(path, m->system, m->memory, &err);
+    FirmwareImage *fw = firmware_image_new(path, m->ram->system, m->ram->as, &err);
     g_assert_no_error(err);
     g_assert_cmpuint(firmware_image_size(fw), ==, size);
     g_assert_cmphex(firmware_image_base(fw), ==, 0x100000000ull - size);
 
     uint8_t top[16], f_seg[16];
-    g_assert_cmpint(address_space_read(m->memory, 0xfffffff0, top, 16), ==, MEMTX_OK);
-    g_assert_cmpint(address_space_read(m->memory, 0xffff0, f_seg, 16), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(m->ram->as, 0xfffffff0, top, 16), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(m->ram->as, 0xffff0, f_seg, 16), ==, MEMTX_OK);
     g_assert_cmpmem(top, 16, f_seg, 16); /* the reset vector, both ways */
     g_assert_cmphex(f_seg[0], ==, pattern(size - 16));
     /* The part below 0xE0000 was copied into RAM, as PAM shadowing would. */
-    g_assert_cmphex(*guest(m, 0xc0000, 1), ==, pattern(0));
-    g_assert_cmphex(*guest(m, 0xdffff, 1), ==, pattern(0x1ffff));
+    g_assert_cmphex(*guest_ram_wptr(m->ram, 0xc0000, 1), ==, pattern(0));
+    g_assert_cmphex(*guest_ram_wptr(m->ram, 0xdffff, 1), ==, pattern(0x1ffff));
 
     /* Writable, through either mapping, and restored by a reset. */
     uint8_t junk = 0x42;
-    g_assert_cmpint(address_space_write(m->memory, 0xffff0, &junk, 1), ==, MEMTX_OK);
-    g_assert_cmpint(address_space_read(m->memory, 0xfffffff0, top, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(m->ram->as, 0xffff0, &junk, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(m->ram->as, 0xfffffff0, top, 1), ==, MEMTX_OK);
     g_assert_cmphex(top[0], ==, 0x42);
-    *guest(m, 0xc0000, 1) = 0x42;
+    *guest_ram_wptr(m->ram, 0xc0000, 1) = 0x42;
     firmware_image_reset(fw);
-    g_assert_cmpint(address_space_read(m->memory, 0xffff0, f_seg, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(m->ram->as, 0xffff0, f_seg, 1), ==, MEMTX_OK);
     g_assert_cmphex(f_seg[0], ==, pattern(size - 16));
-    g_assert_cmphex(*guest(m, 0xc0000, 1), ==, pattern(0));
+    g_assert_cmphex(*guest_ram_wptr(m->ram, 0xc0000, 1), ==, pattern(0));
     firmware_image_free(fw);
     g_unlink(path);
     machine_free(m);
@@ -645,7 +623,7 @@ static void check_image_refused(size_t size, const char *needle)
     TestMachine *m = machine_new();
     g_autofree char *path = write_temp_image(size);
     g_autoptr(GError) err = NULL;
-    g_assert_null(firmware_image_new(path, m->system, m->memory, &err));
+    g_assert_null(firmware_image_new(path, m->ram->system, m->ram->as, &err));
     g_assert_nonnull(err);
     g_assert_true(g_str_has_prefix(err->message, "--firmware "));
     if (!strstr(err->message, needle))
@@ -662,7 +640,7 @@ static void test_firmware_image_bad(void)
 
     TestMachine *m = machine_new();
     g_autoptr(GError) err = NULL;
-    g_assert_null(firmware_image_new("/nonexistent/bios.bin", m->system, m->memory, &err));
+    g_assert_null(firmware_image_new("/nonexistent/bios.bin", m->ram->system, m->ram->as, &err));
     g_assert_cmpstr(err->message, ==, "--firmware /nonexistent/bios.bin: no such file");
     machine_free(m);
 }

@@ -2,8 +2,7 @@
 #include <glib.h>
 
 #include "hw/i8042.h"
-#include "mem/address_space.h"
-#include "mem/region.h"
+#include "fixture.h"
 #include "vmm/runstate.h"
 
 #define DATA 0x60
@@ -16,8 +15,7 @@
 #define STATUS_AUX_OBF 0x20
 
 typedef struct Fixture {
-    MemoryRegion *io;
-    AddressSpace *as;
+    IoBus bus;
     I8042 *kbc;
 } Fixture;
 
@@ -25,13 +23,13 @@ static uint8_t inb(Fixture *f, uint16_t port)
 {
     uint8_t v = 0;
 
-    address_space_read(f->as, port, &v, 1);
+    address_space_read(f->bus.as, port, &v, 1);
     return v;
 }
 
 static void outb(Fixture *f, uint16_t port, uint8_t v)
 {
-    address_space_write(f->as, port, &v, 1);
+    address_space_write(f->bus.as, port, &v, 1);
 }
 
 /* As Linux does: wait for an empty input buffer, send, poll for the reply. */
@@ -45,17 +43,15 @@ static uint8_t command_with_reply(Fixture *f, uint8_t cmd)
 
 static void setup(Fixture *f, gconstpointer data)
 {
-    f->io = memory_region_new_container("io", 0x10000);
-    f->as = address_space_new("io", f->io);
-    f->kbc = i8042_create(f->io);
+    io_bus_init(&f->bus);
+    f->kbc = i8042_create(f->bus.io);
     g_assert_cmpint(runstate_take_request(NULL), ==, RUN_REQUEST_NONE);
 }
 
 static void teardown(Fixture *f, gconstpointer data)
 {
     i8042_free(f->kbc);
-    address_space_free(f->as);
-    memory_region_free(f->io);
+    io_bus_destroy(&f->bus);
 }
 
 static void test_status_idle(Fixture *f, gconstpointer data)

@@ -5,59 +5,41 @@
 
 #include "firmware/fw_cfg.h"
 #include "firmware/rom_blob.h"
-#include "mem/address_space.h"
-#include "mem/ram_block.h"
-#include "mem/region.h"
+#include "fixture.h"
 
 #define RAM_SIZE (1u << 20)
 #define DESC 0x1000u
 #define BUF 0x2000u
 
 typedef struct Rig {
-    MemoryRegion *io_root;
-    AddressSpace *io;
-    MemoryRegion *mem_root;
-    RamBlock *ram_block;
-    MemoryRegion *ram;
-    AddressSpace *mem;
+    IoBus bus;
+    GuestRam *ram;
     FwCfg *fw;
 } Rig;
 
 static void rig_init(Rig *r)
 {
-    g_autoptr(GError) err = NULL;
-
-    r->io_root = memory_region_new_container("io", 0x10000);
-    r->io = address_space_new("I/O", r->io_root);
-    r->mem_root = memory_region_new_container("system", MR_SIZE_ALL);
-    r->ram_block = ram_block_new("pc.ram", RAM_SIZE, RAM_SIZE, 0, NULL, &err);
-    g_assert_no_error(err);
-    r->ram = memory_region_new_ram("pc.ram", r->ram_block);
-    memory_region_add_subregion(r->mem_root, 0, r->ram);
-    r->mem = address_space_new("memory", r->mem_root);
-    r->fw = fw_cfg_new(r->io_root, r->mem);
+    io_bus_init(&r->bus);
+    r->ram = guest_ram_new("pc.ram", RAM_SIZE, 0);
+    r->fw = fw_cfg_new(r->bus.io, r->ram->as);
 }
 
 static void rig_destroy(Rig *r)
 {
     fw_cfg_free(r->fw);
-    address_space_free(r->mem);
-    address_space_free(r->io);
-    memory_region_free(r->ram);
-    memory_region_free(r->mem_root);
-    memory_region_free(r->io_root);
-    ram_block_free(r->ram_block);
+    guest_ram_free(r->ram);
+    io_bus_destroy(&r->bus);
 }
 
 static void select_key(Rig *r, uint16_t key)
 {
-    g_assert_cmpint(address_space_write(r->io, 0x510, &key, 2), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(r->bus.as, 0x510, &key, 2), ==, MEMTX_OK);
 }
 
 static uint8_t read_byte(Rig *r)
 {
     uint8_t v;
-    g_assert_cmpint(address_space_read(r->io, 0x511, &v, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(r->bus.as, 0x511, &v, 1), ==, MEMTX_OK);
     return v;
 }
 
@@ -300,7 +282,7 @@ static void test_rebuild_on_select(void)
 
     /* Through DMA select too. */
     acpi.patched = false;
-    uint8_t *ram = r.ram_block->host;
+    uint8_t *ram = r.ram->block->host;
     uint32_t control = GUINT32_TO_BE(((uint32_t)fw_cfg_file_key(r.fw, "etc/acpi/tables") << 16) |
                                      0x08 | 0x02);
     uint32_t length = GUINT32_TO_BE(16);
@@ -309,7 +291,7 @@ static void test_rebuild_on_select(void)
     memcpy(ram + DESC + 4, &length, 4);
     memcpy(ram + DESC + 8, &address, 8);
     uint32_t low = GUINT32_SWAP_LE_BE(DESC);
-    g_assert_cmpint(address_space_write(r.io, 0x518, &low, 4), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(r.bus.as, 0x518, &low, 4), ==, MEMTX_OK);
     g_assert_cmpuint(be32_at(ram + DESC), ==, 0);
     g_assert_cmpuint(acpi.builds, ==, 3);
     for (int i = 0; i < 16; i++)

@@ -3,15 +3,13 @@
 #include <time.h>
 
 #include "hw/rtc.h"
-#include "mem/address_space.h"
-#include "mem/region.h"
+#include "fixture.h"
 
 enum { SEC = 0x00, MIN = 0x02, HOUR = 0x04, WDAY = 0x06, MDAY = 0x07, MON = 0x08,
        YEAR = 0x09, REG_A = 0x0a, REG_B = 0x0b, REG_C = 0x0c, REG_D = 0x0d, CENTURY = 0x32 };
 
 typedef struct Fixture {
-    MemoryRegion *io;
-    AddressSpace *as;
+    IoBus bus;
     Rtc *rtc;
 } Fixture;
 
@@ -19,15 +17,15 @@ static uint8_t cmos_read(Fixture *f, uint8_t index)
 {
     uint8_t v = 0;
 
-    g_assert_cmpint(address_space_write(f->as, 0x70, &index, 1), ==, MEMTX_OK);
-    g_assert_cmpint(address_space_read(f->as, 0x71, &v, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(f->bus.as, 0x70, &index, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(f->bus.as, 0x71, &v, 1), ==, MEMTX_OK);
     return v;
 }
 
 static void cmos_write(Fixture *f, uint8_t index, uint8_t v)
 {
-    g_assert_cmpint(address_space_write(f->as, 0x70, &index, 1), ==, MEMTX_OK);
-    g_assert_cmpint(address_space_write(f->as, 0x71, &v, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(f->bus.as, 0x70, &index, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(f->bus.as, 0x71, &v, 1), ==, MEMTX_OK);
 }
 
 static unsigned bcd(uint8_t v)
@@ -39,16 +37,14 @@ static unsigned bcd(uint8_t v)
 
 static void setup(Fixture *f, gconstpointer data)
 {
-    f->io = memory_region_new_container("io", 0x10000);
-    f->as = address_space_new("io", f->io);
-    f->rtc = rtc_create(f->io);
+    io_bus_init(&f->bus);
+    f->rtc = rtc_create(f->bus.io);
 }
 
 static void teardown(Fixture *f, gconstpointer data)
 {
     rtc_free(f->rtc);
-    address_space_free(f->as);
-    memory_region_free(f->io);
+    io_bus_destroy(&f->bus);
 }
 
 typedef struct Clock {
@@ -151,7 +147,7 @@ static void test_guest_sets_clock(Fixture *f, gconstpointer data)
     g_assert_cmphex(c.min, ==, 0x00);
     /* The host clock is untouched; a new device starts from it again. */
     rtc_free(f->rtc);
-    f->rtc = rtc_create(f->io);
+    f->rtc = rtc_create(f->bus.io);
     read_clock(f, &c, &tm);
     g_assert_cmpuint(bcd(c.year), ==, (tm.tm_year + 1900) % 100);
 }
@@ -187,8 +183,8 @@ static void test_nvram(Fixture *f, gconstpointer data)
         if (i != CENTURY)
             g_assert_cmphex(cmos_read(f, i), ==, i ^ 0x5a);
     }
-    g_assert_cmpint(address_space_write(f->as, 0x70, &index, 1), ==, MEMTX_OK);
-    g_assert_cmpint(address_space_read(f->as, 0x71, &index, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(f->bus.as, 0x70, &index, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(f->bus.as, 0x71, &index, 1), ==, MEMTX_OK);
     g_assert_cmphex(index, ==, 0x40 ^ 0x5a);
 
     /* The machine's pre-set bytes: memory size, CPU count. */
@@ -213,10 +209,10 @@ static void test_index_port_and_wide_write(Fixture *f, gconstpointer data)
     uint8_t v;
 
     /* The index register is write-only. */
-    g_assert_cmpint(address_space_read(f->as, 0x70, &v, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(f->bus.as, 0x70, &v, 1), ==, MEMTX_OK);
     g_assert_cmphex(v, ==, 0xff);
     /* outw 0x70: index in the low byte, data in the high byte. */
-    g_assert_cmpint(address_space_write(f->as, 0x70, &select_and_write, 2), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(f->bus.as, 0x70, &select_and_write, 2), ==, MEMTX_OK);
     g_assert_cmphex(cmos_read(f, 0x50), ==, 0xab);
 }
 

@@ -9,8 +9,7 @@
 
 #include "hw/chardev.h"
 #include "hw/serial.h"
-#include "mem/address_space.h"
-#include "mem/region.h"
+#include "fixture.h"
 
 #define COM1 0x3f8
 #define RBR (COM1 + 0)
@@ -33,8 +32,7 @@
 #define IIR_LSR 0x06
 
 typedef struct Fixture {
-    MemoryRegion *io;
-    AddressSpace *as;
+    IoBus bus;
     char *path;
     Chardev *chr;
     Serial *serial;
@@ -56,13 +54,13 @@ static uint8_t inb(Fixture *f, uint16_t port)
 {
     uint8_t v = 0;
 
-    g_assert_cmpint(address_space_read(f->as, port, &v, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(f->bus.as, port, &v, 1), ==, MEMTX_OK);
     return v;
 }
 
 static void outb(Fixture *f, uint16_t port, uint8_t v)
 {
-    g_assert_cmpint(address_space_write(f->as, port, &v, 1), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(f->bus.as, port, &v, 1), ==, MEMTX_OK);
 }
 
 static char *output(Fixture *f)
@@ -84,9 +82,8 @@ static void setup(Fixture *f, gconstpointer data)
     spec = g_strconcat("file:", f->path, NULL);
     f->chr = chardev_new(spec, &err);
     g_assert_no_error(err);
-    f->io = memory_region_new_container("io", 0x10000);
-    f->as = address_space_new("io", f->io);
-    f->serial = serial_create(f->io, COM1,
+    io_bus_init(&f->bus);
+    f->serial = serial_create(f->bus.io, COM1,
                               (IrqLine){ .set_level = fake_irq_set, .opaque = f, .gsi = 4 },
                               f->chr);
 }
@@ -94,8 +91,7 @@ static void setup(Fixture *f, gconstpointer data)
 static void teardown(Fixture *f, gconstpointer data)
 {
     serial_free(f->serial);
-    address_space_free(f->as);
-    memory_region_free(f->io);
+    io_bus_destroy(&f->bus);
     chardev_free(f->chr);
     g_unlink(f->path);
     g_free(f->path);
@@ -302,9 +298,9 @@ static void test_wide_access(Fixture *f, gconstpointer data)
     uint8_t pair[2];
 
     /* A 16-bit write to 0x3fe/0x3ff reaches MSR (ignored) and SCR. */
-    g_assert_cmpint(address_space_write(f->as, MSR, &w, 2), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_write(f->bus.as, MSR, &w, 2), ==, MEMTX_OK);
     g_assert_cmphex(inb(f, SCR), ==, 0x77);
-    g_assert_cmpint(address_space_read(f->as, MSR, pair, 2), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(f->bus.as, MSR, pair, 2), ==, MEMTX_OK);
     g_assert_cmphex(pair[0], ==, 0xb0);
     g_assert_cmphex(pair[1], ==, 0x77);
 }
