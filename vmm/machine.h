@@ -20,6 +20,8 @@ typedef enum OnReset {
 
 typedef struct MachineConfig {
     uint64_t ram_size;
+    unsigned memory_slots; /* DIMM slots; 0 = no memory hotplug */
+    uint64_t maxmem; /* boot RAM plus all DIMMs; == ram_size without slots */
     unsigned cpus;
     const char *firmware_path; /* NULL: direct kernel boot */
     const char *kernel_path; /* NULL: the built-in test guest (or, with firmware, no kernel) */

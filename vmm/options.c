@@ -9,6 +9,8 @@
 /* The smallest guest: real-mode area, boot info, and a kernel at 1 MiB. */
 #define RAM_MIN (2 * MiB)
 #define RAM_DEFAULT (256 * MiB)
+/* The ACPI memory-hotplug register block addresses at most 256 slots. */
+#define MEMORY_SLOTS_MAX 256
 /* xAPIC IDs are 8 bits and 0xff is broadcast. */
 #define CPUS_MAX 255
 
@@ -58,32 +60,75 @@ static char *size_str(uint64_t bytes)
     return g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
 }
 
-static bool check_memory(const char *text, uint64_t *bytes, GError **errp)
+/* A RAM size: the boot RAM or maxmem.  `what` prefixes it in errors. */
+static bool check_ram_size(const char *what, const char *text, uint64_t *bytes, GError **errp)
 {
     uint64_t max = machine_max_ram();
 
     if (!parse_size(text, bytes)) {
         g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--memory %s: not a size (try 512M or 2G)", text);
+                    "%s%s: not a size (try 512M or 2G)", what, text);
         return false;
     }
     if (*bytes < RAM_MIN) {
         g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--memory %s: a guest needs at least 2 MiB", text);
+                    "%s%s: a guest needs at least 2 MiB", what, text);
         return false;
     }
     if (*bytes > max) {
         g_autofree char *max_str = size_str(max);
 
         g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--memory %s: more than this CPU can address (at most %s)", text, max_str);
+                    "%s%s: more than this CPU can address (at most %s)", what, text, max_str);
         return false;
     }
     if (*bytes % 4096) {
         g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--memory %s: not a multiple of 4 KiB", text);
+                    "%s%s: not a multiple of 4 KiB", what, text);
         return false;
     }
+    return true;
+}
+
+/* SIZE[,slots=N,maxmem=SIZE]: boot RAM, and room for hot-plugged DIMMs. */
+static bool check_memory(const char *spec, MachineConfig *mc, GError **errp)
+{
+    g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+    bool has_slots = false, has_maxmem = false;
+
+    if (!check_ram_size("--memory ", parts[0], &mc->ram_size, errp))
+        return false;
+    for (char **p = parts + 1; *p; p++) {
+        guint64 n;
+
+        if (g_str_has_prefix(*p, "slots=")) {
+            if (!g_ascii_string_to_unsigned(*p + 6, 10, 0, MEMORY_SLOTS_MAX, &n, NULL)) {
+                g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "--memory %s: slots must be a number from 0 to %d", spec,
+                            MEMORY_SLOTS_MAX);
+                return false;
+            }
+            mc->memory_slots = n;
+            has_slots = true;
+        } else if (g_str_has_prefix(*p, "maxmem=")) {
+            if (!check_ram_size("--memory maxmem=", *p + 7, &mc->maxmem, errp))
+                return false;
+            has_maxmem = true;
+        } else {
+            g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "--memory %s: unknown part '%s' (use SIZE[,slots=N,maxmem=SIZE])", spec,
+                        *p);
+            return false;
+        }
+    }
+    if (has_slots != has_maxmem || (has_slots && mc->memory_slots && mc->maxmem <= mc->ram_size)) {
+        g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--memory %s: slots and maxmem go together, and maxmem must be larger than "
+                    "the boot RAM", spec);
+        return false;
+    }
+    if (!has_maxmem)
+        mc->maxmem = mc->ram_size;
     return true;
 }
 
@@ -175,7 +220,8 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
           "Boot protocol: linux, pvh or multiboot (default: detected from the file)", "KIND" },
         { "cpus", 0, 0, G_OPTION_ARG_STRING, &cpus, "Number of vCPUs, 1-255 (default 1)", "N" },
         { "memory", 0, 0, G_OPTION_ARG_STRING, &memory,
-          "Guest RAM: 512M, 2G, ... (a bare number is MiB; default 256M)", "SIZE" },
+          "Guest RAM: 512M, 2G, ... (a bare number is MiB; default 256M); slots and maxmem "
+          "make room for hot-plugged DIMMs", "SIZE[,slots=N,maxmem=SIZE]" },
         { "serial", 0, 0, G_OPTION_ARG_STRING, &serial,
           "COM1 back end: stdio, file:PATH or none (default stdio)", "SPEC" },
         { "debugcon", 0, 0, G_OPTION_ARG_STRING, &debugcon,
@@ -206,13 +252,14 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
     }
     *mc = (MachineConfig){
         .ram_size = RAM_DEFAULT,
+        .maxmem = RAM_DEFAULT,
         .cpus = 1,
         .boot_kind = BOOT_KIND_AUTO,
         .on_reset = ON_RESET_EXIT,
         .test_exit = test_exit,
         .trace_unassigned = trace_unassigned,
     };
-    if ((memory && !check_memory(memory, &mc->ram_size, errp)) ||
+    if ((memory && !check_memory(memory, mc, errp)) ||
         (cpus && !check_cpus(cpus, &mc->cpus, errp)) ||
         (serial && !check_chardev_spec("--serial", serial, errp)) ||
         (debugcon && !check_chardev_spec("--debugcon", debugcon, errp)) ||
