@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "acpi/aml.h"
 #include "mem/address_space.h"
 
 #define ACPI_FILE_TABLES "etc/acpi/tables"
@@ -44,6 +45,15 @@ typedef struct AcpiConfig {
     uint16_t com1_base; /* described in the DSDT as PNP0501 */
     uint8_t com1_irq;
     uint16_t fw_cfg_base; /* described as QEMU0002 (12 ports, DMA included); 0 = none */
+    /* Devices outside acpi/ add their AML here (e.g. hw/memhp.c, through
+     * memhp_dsdt_hook): called once per build with the \_SB and \_GPE
+     * scopes before they are closed.  NULL = nothing added. */
+    void (*dsdt_hook)(void *opaque, Aml *sb, Aml *gpe);
+    void *dsdt_hook_opaque;
+    /* The memory-hotplug window: with a non-zero size the SRAT gets one
+     * enabled, hot-pluggable entry (node 0) covering it. */
+    uint64_t hotplug_base;
+    uint64_t hotplug_size;
 } AcpiConfig;
 
 /* One table inside the tables blob, for --dump-acpi and tests. */

@@ -53,8 +53,15 @@ uint32_t acpi_build_dsdt(GByteArray *tables, Linker *linker, const AcpiConfig *c
     add_com1(sb, config);
     if (config->fw_cfg_base)
         add_fw_cfg(sb, config->fw_cfg_base);
-    /* Memory hotplug: the controller's devices and scan method go here
-     * (hw/memhp.c builds them with acpi/aml.h). */
+
+    /* GPE block device; event handlers such as memory hotplug's _E03 come
+     * from the hook. */
+    Aml *gpe = aml_scope("\\_GPE");
+    aml_append(gpe, aml_name_decl("_HID", aml_string("ACPI0006")));
+
+    /* Devices that own their AML (hw/memhp.c) fill both scopes here. */
+    if (config->dsdt_hook)
+        config->dsdt_hook(config->dsdt_hook_opaque, sb, gpe);
     aml_append(body, sb);
 
     /* Soft-off: SLP_TYP for PM1a, then PM1b (absent) and two reserved. */
@@ -65,9 +72,6 @@ uint32_t acpi_build_dsdt(GByteArray *tables, Linker *linker, const AcpiConfig *c
     aml_append(s5, aml_int(0));
     aml_append(body, aml_name_decl("\\_S5", s5));
 
-    /* GPE block device; the memory-hotplug handler _E03 goes in here. */
-    Aml *gpe = aml_scope("\\_GPE");
-    aml_append(gpe, aml_name_decl("_HID", aml_string("ACPI0006")));
     aml_append(body, gpe);
 
     aml_serialize(body, tables);

@@ -313,10 +313,12 @@ uint32_t acpi_build_srat(GByteArray *tables, Linker *linker, const AcpiConfig *c
     if (config->ram_above_4g)
         acpi_srat_add_memory(tables, 4 * GiB, config->ram_above_4g, 0, ACPI_SRAT_MEM_ENABLED);
 
-    /* Memory hotplug goes here: one entry spanning the whole hotplug
-     * window, acpi_srat_add_memory(tables, window_base, window_size, 0,
-     * ACPI_SRAT_MEM_ENABLED | ACPI_SRAT_MEM_HOTPLUGGABLE), so that Linux
-     * sizes max_possible_pfn (SWIOTLB) and marks the range hotpluggable. */
+    /* One entry spanning the whole hotplug window, as QEMU gives, so that
+     * Linux sizes max_possible_pfn (SWIOTLB) and marks the range
+     * hot-pluggable; Windows will not hot-add memory without it. */
+    if (config->hotplug_size)
+        acpi_srat_add_memory(tables, config->hotplug_base, config->hotplug_size, 0,
+                             ACPI_SRAT_MEM_ENABLED | ACPI_SRAT_MEM_HOTPLUGGABLE);
 
     acpi_table_end(tables, linker, t);
     return t;

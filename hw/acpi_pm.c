@@ -213,6 +213,14 @@ void acpi_pm_raise_gpe(AcpiPm *pm, unsigned bit)
     g_mutex_unlock(&pm->lock);
 }
 
+bool acpi_pm_gpe_enabled(AcpiPm *pm, unsigned bit)
+{
+    g_mutex_lock(&pm->lock);
+    bool enabled = pm->gpe0.en & (1u << (bit & 15));
+    g_mutex_unlock(&pm->lock);
+    return enabled;
+}
+
 void acpi_pm_press_power_button(AcpiPm *pm)
 {
     g_mutex_lock(&pm->lock);

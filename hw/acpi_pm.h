@@ -25,5 +25,7 @@ void acpi_pm_free(AcpiPm *pm);
 
 /* Set a GPE0 status bit (0-15), e.g. the memory-hotplug event (bit 3). */
 void acpi_pm_raise_gpe(AcpiPm *pm, unsigned bit);
+/* Whether the guest enabled GPE0 bit `bit`: an ACPI OS that handles it. */
+bool acpi_pm_gpe_enabled(AcpiPm *pm, unsigned bit);
 /* Press the power button (PWRBTN_STS). */
 void acpi_pm_press_power_button(AcpiPm *pm);

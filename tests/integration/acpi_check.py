@@ -4,6 +4,8 @@
     acpi_check.py --dir DIR                       tables dumped by `ferry run --dump-acpi DIR`
     acpi_check.py --ferry build/ferry [--cpus N] [--memory SIZE] [-- extra ferry args]
     acpi_check.py --dir DIR --update-golden      rewrite tests/acpi/DSDT.dsl from DIR
+    acpi_check.py --ferry build/ferry --memory 256M,slots=8,maxmem=4G
+    acpi_check.py --dir DIR --memhp-slots 8 [--hotplug-window BASE,SIZE]
 
 Checks:
   * `iasl -d` on every DIR/*.dat: exit 0, a .dsl written, and no error or
@@ -17,6 +19,16 @@ Checks:
   * the DSDT disassembly equals tests/acpi/DSDT.dsl from the DefinitionBlock
     line on (the header comment holds a date and a path).  The golden file
     describes --cpus 2 --memory 256M; pass --no-golden for other configs.
+  * memory hotplug, when --memory carries slots=N (or with --memhp-slots N):
+    \\_SB.MHPC has MDNR = N and devices MP00..MP<N-1>; acpiexec runs the
+    scan \\_SB.MHPC.MSCN against its simulated register block (a helper SSDT
+    sets the insert bit first), which must send a Device Check to every slot,
+    and each slot method (_STA, _CRS, _PXM, _OST, _EJ0) and \\_GPE._E03
+    without an error; the SRAT has exactly one enabled, hot-pluggable memory
+    entry, over the window the machine computes (base: 4 GiB, or past the RAM
+    above 4 GiB rounded up to 1 GiB; size: maxmem - memory + 1 GiB a slot).
+    The golden file is then tests/acpi/DSDT-memhp<N>.dsl.  Without slots:
+    no MHPC and no hot-pluggable SRAT entry.
 
 Exit status 0 when everything passed, 1 otherwise.  Needs acpica-tools.
 """
@@ -31,7 +43,8 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-GOLDEN = os.path.join(HERE, '..', 'acpi', 'DSDT.dsl')
+GOLDEN_DIR = os.path.join(HERE, '..', 'acpi')
+GOLDEN = os.path.join(GOLDEN_DIR, 'DSDT.dsl')
 GOLDEN_HEADER = """\
 /*
  * Golden DSDT: `iasl -d` of the DSDT that ferry builds for --cpus 2 --memory 256M
@@ -40,6 +53,49 @@ GOLDEN_HEADER = """\
  * and tests/integration/acpi_check.py.  After an intended AML change, regenerate:
  *   tests/integration/acpi_check.py --ferry build/ferry --update-golden
  */
+"""
+GOLDEN_HEADER_MEMHP = """\
+/*
+ * Golden DSDT: `iasl -d` of the DSDT that ferry builds for --cpus 2
+ * --memory 256M,slots={slots},maxmem=4G: DSDT.dsl plus the memory-hotplug
+ * controller's AML (hw/memhp.c: \\_SB.MHPD, \\_SB.MHPC with {slots} slots,
+ * \\_GPE._E03).  Compared without iasl's header comment (date, path) by
+ * test_memhp and tests/integration/acpi_check.py.  After an intended AML
+ * change, regenerate:
+ *   tests/integration/acpi_check.py --ferry build/ferry \\
+ *       --memory 256M,slots={slots},maxmem=4G --update-golden
+ */
+"""
+GiB = 1 << 30
+RAM_BELOW_4G_MAX = 3 * GiB  # ferry's PC: RAM above this goes to 4 GiB
+
+# A helper SSDT for acpiexec, which simulates SystemIO regions as plain
+# memory: it sets the bits a plugged DIMM shows (enabled, insert pending,
+# base high word 1, size 128 MiB) and runs the scan.  In the simulation every
+# slot reads the same bytes, so every slot gets a Device Check.
+MEMHP_TEST_SSDT = """\
+DefinitionBlock ("", "SSDT", 2, "FERRY", "MEMHPTST", 1)
+{
+    External (\\_SB.MHPC.MES, FieldUnitObj)
+    External (\\_SB.MHPC.MINS, FieldUnitObj)
+    External (\\_SB.MHPC.MRBH, FieldUnitObj)
+    External (\\_SB.MHPC.MRLL, FieldUnitObj)
+    External (\\_SB.MHPC.MPX, FieldUnitObj)
+    External (\\_SB.MHPC.MSCN, MethodObj)
+    Method (\\MHTI, 0, NotSerialized)
+    {
+        \\_SB.MHPC.MRBH = One
+        \\_SB.MHPC.MRLL = 0x08000000
+        \\_SB.MHPC.MPX = Zero
+        \\_SB.MHPC.MINS = One
+        Return (\\_SB.MHPC.MSCN ())
+    }
+    Method (\\MHTE, 0, NotSerialized)
+    {
+        \\_SB.MHPC.MES = One
+        Return (One)
+    }
+}
 """
 
 # Lines iasl and acpiexec print that mean trouble.
@@ -87,6 +143,34 @@ def problems(text, allowed=None):
         if PROBLEM.search(line):
             bad.append(line)
     return bad
+
+
+def parse_size(text):
+    """'256M', '4G', '1.5G', '0x100000000', or a bare number of MiB (as ferry)."""
+    text = text.strip()
+    if text.lower().startswith('0x'):
+        return int(text, 16)
+    units = {'k': 1 << 10, 'm': 1 << 20, 'g': 1 << 30, 't': 1 << 40}
+    if text and text[-1].lower() in units:
+        return int(float(text[:-1]) * units[text[-1].lower()])
+    return int(float(text) * (1 << 20))
+
+
+def memory_layout(memory):
+    """(RAM size, slots, maxmem) from a --memory value like 256M,slots=8,maxmem=4G."""
+    parts = memory.split(',')
+    ram = parse_size(parts[0])
+    opts = dict(p.split('=', 1) for p in parts[1:] if '=' in p)
+    slots = int(opts.get('slots', '0'))
+    maxmem = parse_size(opts['maxmem']) if 'maxmem' in opts else ram
+    return ram, slots, maxmem
+
+
+def hotplug_window(ram, slots, maxmem):
+    """The window the machine reserves, as QEMU's PC computes it."""
+    above_4g = max(0, ram - RAM_BELOW_4G_MAX)
+    base = -(-(4 * GiB + above_4g) // GiB) * GiB
+    return base, (maxmem - ram) + slots * GiB
 
 
 def checksum_ok(data):
@@ -173,9 +257,98 @@ def check_acpiexec(c, work, tables, s5_slp_typ):
             print(out, file=sys.stderr)
 
 
+def srat_memory_entries(srat):
+    """(base, length, node, flags) of each Memory Affinity entry."""
+    entries = []
+    at = 48
+    while at + 2 <= len(srat):
+        kind, length = srat[at], srat[at + 1]
+        if length < 2:
+            break
+        if kind == 1 and length == 40 and at + 40 <= len(srat):
+            node, = struct.unpack_from('<I', srat, at + 2)
+            base, size = struct.unpack_from('<QQ', srat, at + 8)
+            flags, = struct.unpack_from('<I', srat, at + 28)
+            entries.append((base, size, node, flags))
+        at += length
+    return entries
+
+
+def check_memhp(c, work, tables, slots, window):
+    """The memory-hotplug AML (with acpiexec) and the SRAT window entry."""
+    with open(os.path.join(work, 'DSDT.dsl')) as f:
+        dsl = f.read()
+    hotplug = [e for e in srat_memory_entries(tables.get('SRAT', b'')) if e[3] & 2]
+    if not slots:
+        c.check('Device (MHPC)' not in dsl, 'no memory slots: the DSDT has no MHPC')
+        c.check(not hotplug, f'no memory slots: no hot-pluggable SRAT entry ({hotplug})')
+        return
+
+    c.check(len(hotplug) == 1, f'SRAT: one hot-pluggable memory entry ({hotplug})')
+    if len(hotplug) == 1:
+        base, size, node, flags = hotplug[0]
+        c.check(flags == 3 and node == 0, f'SRAT: window entry enabled, hot-pluggable, node 0 '
+                f'(flags {flags:#x}, node {node})')
+        if window:
+            c.check((base, size) == window, f'SRAT: window {base:#x}+{size:#x} is '
+                    f'{window[0]:#x}+{window[1]:#x}')
+    for name in ['MHPD', 'MHPC'] + [f'MP{i:02X}' for i in range(slots)]:
+        c.check(f'Device ({name})' in dsl, f'DSDT has Device ({name})')
+    c.check(f'Device (MP{slots:02X})' not in dsl, f'DSDT has no Device (MP{slots:02X})')
+
+    with open(os.path.join(work, 'memhp-test.asl'), 'w') as f:
+        f.write(MEMHP_TEST_SSDT)
+    status, out = run(['iasl', 'memhp-test.asl'], cwd=work)
+    if not c.check(status == 0, f'iasl memhp-test.asl (helper SSDT): exit {status}'):
+        print(out, file=sys.stderr)
+        return
+
+    last = slots - 1
+    batch = '; '.join([
+        'evaluate \\_SB.MHPC.MDNR',
+        'evaluate \\MHTI',  # insert pending: the scan notifies every slot
+        'evaluate \\MHTE',
+        f'evaluate \\_SB.MHPC.MP{last:02X}._STA',
+        'evaluate \\_SB.MHPC.MP00._CRS',
+        'evaluate \\_SB.MHPC.MP00._PXM',
+        'evaluate \\_SB.MHPC.MP00._OST 1 0 (00)',
+        'evaluate \\_SB.MHPC.MP00._EJ0 1',
+        'evaluate \\_GPE._E03',
+    ])
+    aml = ['DSDT.dat', 'memhp-test.aml']
+    runs = [('own FADT', aml, None), ('ferry FADT', ['FACP.dat'] + aml, ACPIEXEC_SELFTEST)]
+    for label, files, allowed in runs:
+        failures = len(c.failures)
+        status, out = run(['acpiexec', '-b', batch] + files, cwd=work)
+        c.check(status == 0, f'memhp acpiexec ({label}): exit {status}')
+        bad = problems(out, allowed)
+        c.check(not bad, f'memhp acpiexec ({label}) prints no error or warning: {bad}')
+        m = re.search(r'Evaluation of \\_SB\.MHPC\.MDNR returned.*\n\s*\[Integer\] = ([0-9A-Fa-f]+)',
+                      out)
+        c.check(m is not None and int(m.group(1), 16) == slots,
+                f'memhp acpiexec ({label}): MDNR is {slots}')
+        notified = re.findall(r'Notify on \[MP([0-9A-F]{2})\].*Value 0x01', out)
+        c.check(sorted(int(n, 16) for n in notified) == list(range(slots)),
+                f'memhp acpiexec ({label}): MSCN sends a Device Check to MP00..MP{last:02X} '
+                f'({notified})')
+        m = re.search(r'Evaluation of \\_SB\.MHPC\.MP[0-9A-F]{2}\._STA returned.*\n'
+                      r'\s*\[Integer\] = ([0-9A-Fa-f]+)', out)
+        c.check(m is not None and int(m.group(1), 16) == 0x0F,
+                f'memhp acpiexec ({label}): _STA of an enabled slot is 0x0F')
+        m = re.search(r'Evaluation of \\_SB\.MHPC\.MP00\._CRS returned.*\n'
+                      r'\s*\[Buffer\] Length ([0-9A-Fa-f]+)', out)
+        c.check(m is not None and int(m.group(1), 16) == 0x30,
+                f'memhp acpiexec ({label}): _CRS is one QWordMemory descriptor (48 bytes)')
+        if len(c.failures) > failures:
+            print(out, file=sys.stderr)
+
+
 def check_golden(c, work, golden):
     with open(os.path.join(work, 'DSDT.dsl')) as f:
         got = definition_block(f.read())
+    if not c.check(os.path.exists(golden), f'golden file {os.path.relpath(golden)} exists '
+                   '(else --no-golden, or --update-golden to create it)'):
+        return
     with open(golden) as f:
         want = definition_block(f.read())
     if not c.check(got == want, f'DSDT disassembly equals {os.path.relpath(golden)}'):
@@ -199,11 +372,25 @@ def main():
     ap.add_argument('--cpus', type=int, default=2)
     ap.add_argument('--memory', default='256M')
     ap.add_argument('--s5', type=int, default=5, help='expected SLP_TYP in \\_S5')
-    ap.add_argument('--golden', default=GOLDEN)
+    ap.add_argument('--memhp-slots', type=int, default=None,
+                    help='memory slots to expect (default: slots= in --memory, else 0)')
+    ap.add_argument('--hotplug-window', default=None, metavar='BASE,SIZE',
+                    help='expected SRAT hotplug window (default: computed from --memory)')
+    ap.add_argument('--golden', default=None,
+                    help='golden DSDT (default: tests/acpi/DSDT.dsl, or DSDT-memhp<N>.dsl)')
     ap.add_argument('--no-golden', action='store_true')
     ap.add_argument('--update-golden', action='store_true')
     ap.add_argument('extra', nargs='*', help='more ferry arguments (after --)')
     args = ap.parse_args()
+
+    ram, slots, maxmem = memory_layout(args.memory)
+    window = hotplug_window(ram, slots, maxmem) if slots else None
+    if args.memhp_slots is not None:
+        slots = args.memhp_slots
+    if args.hotplug_window:
+        window = tuple(parse_size(v) for v in args.hotplug_window.split(','))
+    if args.golden is None:
+        args.golden = os.path.join(GOLDEN_DIR, f'DSDT-memhp{slots}.dsl') if slots else GOLDEN
 
     for tool in ('iasl', 'acpiexec'):
         if not shutil.which(tool):
@@ -220,11 +407,13 @@ def main():
         check_structure(c, tables)
         check_iasl(c, work, tables)
         check_acpiexec(c, work, tables, args.s5)
+        check_memhp(c, work, tables, slots, window)
         if args.update_golden:
             with open(os.path.join(work, 'DSDT.dsl')) as f:
                 body = definition_block(f.read())
+            header = GOLDEN_HEADER_MEMHP.format(slots=slots) if slots else GOLDEN_HEADER
             with open(args.golden, 'w') as f:
-                f.write(GOLDEN_HEADER + body)
+                f.write(header + body)
             print(f'acpi_check: wrote {os.path.relpath(args.golden)}')
         elif not args.no_golden:
             check_golden(c, work, args.golden)
