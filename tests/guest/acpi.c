@@ -594,3 +594,104 @@ void acpi_print_summary(const char *prefix)
                rd8(a.tables[i] + 3));
     printf(" DSDT%s\n", a.facs ? " FACS" : "");
 }
+
+/* ---- for the memory-hotplug tests (memhp.c) ---- */
+
+/* FADT offsets of the SCI and the SMI command that switches to ACPI mode. */
+#define FADT_SCI_INT     46
+#define FADT_SMI_CMD     48
+#define FADT_ACPI_ENABLE 52
+#define MADT_OVERRIDE    2
+
+void acpi_sci_info(const struct acpi *a, struct acpi_sci *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->sci = rd16(a->fadt + FADT_SCI_INT);
+    s->smi_cmd = rd32(a->fadt + FADT_SMI_CMD);
+    s->acpi_enable = rd8(a->fadt + FADT_ACPI_ENABLE);
+    s->pm1a_evt = fadt_block(a->fadt, FADT_PM1A_EVT_BLK, FADT_X_PM1A_EVT_BLK);
+    s->pm1_evt_len = rd8(a->fadt + FADT_PM1_EVT_LEN);
+    s->pm1a_cnt = fadt_block(a->fadt, FADT_PM1A_CNT_BLK, FADT_X_PM1A_CNT_BLK);
+    s->gpe0 = fadt_block(a->fadt, FADT_GPE0_BLK, FADT_X_GPE0_BLK);
+    s->gpe0_len = rd8(a->fadt + FADT_GPE0_BLK_LEN);
+    s->hw_reduced = (rd32(a->fadt + FADT_FLAGS) & FADT_HW_REDUCED) != 0;
+    s->gsi = s->sci;
+    uint64_t madt = acpi_table(a, "APIC");
+    if (!madt)
+        return;
+    uint32_t len = rd32(madt + 4);
+    for (uint64_t p = madt + 44; p + 2 <= madt + len && rd8(p + 1) >= 2; p += rd8(p + 1)) {
+        uint8_t type = rd8(p), elen = rd8(p + 1);
+        if (type == MADT_IOAPIC && elen >= 12 && !s->ioapic) {
+            s->ioapic = rd32(p + 4);
+            s->ioapic_gsi_base = rd32(p + 8);
+        } else if (type == MADT_OVERRIDE && elen >= 10 && rd8(p + 2) == 0 &&
+                   rd8(p + 3) == s->sci) {
+            s->have_override = true;
+            s->gsi = rd32(p + 4);
+            s->override_flags = rd16(p + 8);
+        }
+    }
+}
+
+struct name_job {
+    uint64_t table;
+    uint32_t len;
+    char name[4];
+    int32_t value;                  /* -1: not found or not an integer */
+};
+
+/* Name(NAME, integer) anywhere in the table: NameOp, the name segment, an
+ * integer. A reference (If (NAME == ...)) lacks the NameOp in front. */
+static uint64_t user_find_name_int(uint64_t arg)
+{
+    struct name_job *j = (struct name_job *)arg;
+    const uint8_t *aml = (const uint8_t *)j->table, *end = aml + j->len;
+    for (const uint8_t *p = aml + sizeof(struct acpi_header); p + 5 < end; p++) {
+        if (p[-1] != 0x08 || memcmp(p, j->name, 4) != 0)
+            continue;
+        const uint8_t *next;
+        j->value = aml_int(p + 4, end, &next);
+        return 0;
+    }
+    return 1;
+}
+
+int32_t acpi_name_int(const struct acpi *a, const char name[4])
+{
+    struct name_job j = { .value = -1 };
+    memcpy(j.name, name, 4);
+    for (unsigned i = 0; i <= a->nr_tables; i++) {
+        j.table = i < a->nr_tables ? a->tables[i] : a->dsdt;
+        if (i < a->nr_tables && !sig_is(j.table, "SSDT"))
+            continue;
+        j.len = rd32(j.table + 4);
+        if (j.len < sizeof(struct acpi_header) || j.len > MIB(1))
+            continue;
+        if (!user_run(user_find_name_int, (uint64_t)&j))
+            return j.value;
+    }
+    return -1;
+}
+
+/* The SRAT memory affinity entry holding [base, base + size): its flags
+ * and proximity domain; false when no entry holds the whole range. */
+bool acpi_srat_lookup(const struct acpi *a, uint64_t base, uint64_t size,
+                      uint32_t *flags, uint32_t *proximity)
+{
+    uint64_t srat = acpi_table(a, "SRAT");
+    if (!srat)
+        return false;
+    uint32_t len = rd32(srat + 4);
+    for (uint64_t p = srat + 48; p + 2 <= srat + len && rd8(p + 1) >= 2; p += rd8(p + 1)) {
+        if (rd8(p) != SRAT_MEMORY || rd8(p + 1) < 40)
+            continue;
+        uint64_t s = rd64(p + 8), e = s + rd64(p + 16);
+        if (s <= base && base + size <= e && size) {
+            *flags = rd32(p + 28);
+            *proximity = rd32(p + 2);
+            return true;
+        }
+    }
+    return false;
+}

@@ -45,4 +45,24 @@ uint8_t acpi_sum(uint64_t addr, uint64_t len);
 /* One line "PREFIX: ACPI (...): SIG SIG ..." naming the tables found. */
 void acpi_print_summary(const char *prefix);
 
+/* What an OS needs to take the SCI: from the FADT and the MADT. */
+struct acpi_sci {
+    uint16_t sci;                   /* FADT SCI_INT: an ISA IRQ */
+    uint32_t smi_cmd;               /* 0: already in ACPI mode */
+    uint8_t acpi_enable;
+    uint32_t pm1a_evt, pm1a_cnt, gpe0;  /* I/O ports; 0 when absent */
+    uint8_t pm1_evt_len, gpe0_len;
+    bool hw_reduced;
+    uint32_t ioapic, ioapic_gsi_base;   /* the first MADT IOAPIC; 0 if none */
+    bool have_override;             /* MADT override for ISA IRQ sci */
+    uint32_t gsi;                   /* the SCI's GSI (sci without an override) */
+    uint16_t override_flags;        /* MPS INTI flags: polarity 1:0, trigger 3:2 */
+};
+void acpi_sci_info(const struct acpi *a, struct acpi_sci *s);
+/* Value of Name(NAME, integer) in the DSDT or an SSDT; -1 if not found. */
+int32_t acpi_name_int(const struct acpi *a, const char name[4]);
+/* The SRAT memory entry that holds all of [base, base + size). */
+bool acpi_srat_lookup(const struct acpi *a, uint64_t base, uint64_t size,
+                      uint32_t *flags, uint32_t *proximity);
+
 #endif

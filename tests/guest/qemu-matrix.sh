@@ -51,4 +51,22 @@ for proto in multiboot pvh; do
     run $proto 0 "writing 2000 to PM1a_CNT" -no-reboot -- "test=poweroff"
 done
 run pvh 1 "PASS: mem" -no-reboot -m 6G -- "test=mem memory=6144"
+run multiboot 3 "FAIL: hotplug: DIMMs plugged: 0 of 1" -no-reboot -m 256M,slots=4,maxmem=4G \
+    -- "test=hotplug dimms=1 timeout=2"
+
+# Memory hotplug needs QMP: qemu-hotplug.py plugs, unplugs and replugs DIMMs.
+hotplug() { # kernel qemu-hotplug.py-args...
+    local kernel=$dir/$1; shift
+    if python3 "$(dirname "$0")/qemu-hotplug.py" --quiet "$kernel" "$@" >/tmp/qemu-hotplug.$$ 2>&1; then
+        echo "ok   hotplug $* ($(grep -o 'latency ms:.*' /tmp/qemu-hotplug.$$))"
+    else
+        echo "FAIL hotplug $*"
+        sed 's/^/     | /' /tmp/qemu-hotplug.$$ | tail -5
+        failures=$((failures + 1))
+    fi
+    rm -f /tmp/qemu-hotplug.$$
+}
+hotplug testguest.elf --scenario hotplug
+hotplug testguest-pvh.elf --scenario replug
+hotplug testguest.elf --scenario unplug
 exit $((failures > 0))

@@ -62,6 +62,16 @@ static uint64_t user_mem_check(uint64_t arg)
     return 0;
 }
 
+bool mem_check_ring3(uint64_t start, uint64_t end, uint64_t *bad_addr, uint64_t *bad_value)
+{
+    struct mem_job job = { .start = start, .end = end };
+    if (!user_run(user_mem_check, (uint64_t)&job))
+        return true;
+    *bad_addr = job.bad_addr;
+    *bad_value = job.bad_value;
+    return false;
+}
+
 /* Checks all RAM above the guest image; returns the bytes checked. */
 static uint64_t check_ram_from_ring3(const char *test)
 {
@@ -285,6 +295,8 @@ static const struct test tests[] = {
     { "fwcfg", test_fwcfg },
     { "acpi", test_acpi },
     { "poweroff", test_poweroff },
+    { "hotplug", test_hotplug },
+    { "unplug", test_unplug },
 };
 
 void run_test(const char *name)
