@@ -19,7 +19,10 @@
 #include "mem/ram_block.h"
 #include "mem/region.h"
 #include "vmm/embedded_guest.h"
+#include "vmm/memory_hotplug.h"
 #include "vmm/pc_firmware.h"
+#include "vmm/qmp_hotplug.h"
+#include "vmm/qmp_commands.h"
 #include "vmm/runstate.h"
 
 #define GiB (1ull << 30)
@@ -27,6 +30,8 @@
 /* RAM above this goes to 4 GiB and up; [3 GiB, 4 GiB) is the PCI/APIC hole. */
 #define RAM_BELOW_4G_MAX (3 * GiB)
 #define FOUR_GiB (4 * GiB)
+/* KVM memory slots kept free for firmware and ROM mappings, not DIMMs. */
+#define MACHINE_SPARE_MEMSLOTS 8
 
 #define COM1_BASE 0x3f8
 #define COM1_IRQ 4
@@ -62,6 +67,7 @@ struct Machine {
     ResetControl *reset_control;
 
     PcFirmware *firmware;
+    MemoryHotplug *hotplug;
     GMappedFile *kernel_file, *initrd_file;
     BootConfig boot_config;
     BootEntry boot_entry;
@@ -69,6 +75,13 @@ struct Machine {
     Vcpus *vcpus;
     GMainLoop *loop;
     int exit_status;
+
+    QmpServer *qmp; /* --api-socket */
+    bool user_paused; /* machine_pause(); main thread only */
+    /* Why the run ends, for the SHUTDOWN event, when the host ends it or a
+     * reset does (NULL: derived from the exit status). */
+    const char *shutdown_reason;
+    bool shutdown_announced;
 };
 
 uint64_t machine_max_ram(void)
@@ -192,6 +205,37 @@ static bool machine_create_devices(Machine *m, GError **errp)
     return true;
 }
 
+/* The hotplug window above RAM and its controller; with no slots the window
+ * is empty and the controller ignores the guest, so there is always one. */
+static bool machine_create_hotplug(Machine *m, GError **errp)
+{
+    DeviceMemoryWindow window;
+    unsigned used = kvm_memslots_count(m->memslots);
+    /* Room for the slots firmware and ROM mappings may still take. */
+    unsigned spare = MIN(m->kvm->nr_memslots, used + MACHINE_SPARE_MEMSLOTS);
+
+    if (!device_memory_window_for(m->config.ram_size, m->ram_above_4g_size, m->config.maxmem,
+                                  m->config.memory_slots, &window, errp)) {
+        g_prefix_error(errp, "--memory: ");
+        return false;
+    }
+    if (window.base + window.size > machine_max_ram() + GiB) {
+        g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--memory: the hotplug window ends at 0x%" G_GINT64_MODIFIER "x, beyond what "
+                    "this CPU can address", window.base + window.size);
+        return false;
+    }
+    m->hotplug = memory_hotplug_new(m->system, m->io_root, m->acpi_pm, &window,
+                                    m->kvm->nr_memslots - spare, errp);
+    if (!m->hotplug) {
+        g_prefix_error(errp, "--memory: ");
+        return false;
+    }
+    if (m->qmp)
+        qmp_hotplug_register(m->qmp, m->hotplug);
+    return true;
+}
+
 static void machine_reset_devices(Machine *m)
 {
     serial_reset(m->serial);
@@ -199,6 +243,7 @@ static void machine_reset_devices(Machine *m)
     i8042_reset(m->i8042);
     acpi_pm_reset(m->acpi_pm);
     reset_control_reset(m->reset_control);
+    memory_hotplug_reset(m->hotplug);
 }
 
 static void machine_free_devices(Machine *m)
@@ -289,6 +334,8 @@ static bool machine_create_firmware(Machine *m, GError **errp)
         .kernel = m->boot_config.kernel ? &m->boot_config : NULL,
     };
 
+    memory_hotplug_acpi_config(m->hotplug, &pc.acpi.dsdt_hook, &pc.acpi.dsdt_hook_opaque,
+                               &pc.acpi.hotplug_base, &pc.acpi.hotplug_size);
     m->firmware = pc_firmware_new(&pc, errp);
     return m->firmware != NULL;
 }
@@ -330,9 +377,19 @@ Machine *machine_new(const MachineConfig *config, GError **errp)
     VcpusConfig vc;
 
     m->config = *config;
+    /* First, so that a taken socket path fails before anything is built. */
+    if (config->api_socket) {
+        m->qmp = qmp_server_new(config->api_socket, errp);
+        if (!m->qmp) {
+            g_prefix_error(errp, "--api-socket ");
+            goto fail;
+        }
+        qmp_commands_register_machine(m->qmp, m);
+    }
     m->kvm = kvm_open(errp);
     if (!m->kvm || !machine_create_memory(m, errp) || !machine_create_devices(m, errp) ||
-        !machine_map_boot_files(m, errp) || !machine_create_firmware(m, errp) ||
+        !machine_create_hotplug(m, errp) || !machine_map_boot_files(m, errp) ||
+        !machine_create_firmware(m, errp) ||
         !machine_load_kernel(m, errp))
         goto fail;
     vc = (VcpusConfig){
@@ -364,7 +421,10 @@ void machine_free(Machine *m)
     if (m->memslots)
         kvm_memslots_set_quiesce(m->memslots, NULL);
     g_clear_pointer(&m->vcpus, vcpus_free);
+    /* After the vCPU threads (they may emit events), before the devices. */
+    g_clear_pointer(&m->qmp, qmp_server_free);
     g_clear_pointer(&m->firmware, pc_firmware_free);
+    g_clear_pointer(&m->hotplug, memory_hotplug_free);
     machine_free_devices(m);
     machine_free_memory(m);
     g_clear_pointer(&m->kernel_file, g_mapped_file_unref);
@@ -382,6 +442,8 @@ bool machine_info(Machine *m, const char *topic, GString *out)
         ram_block_format(out);
     else if (g_str_equal(topic, "memslots"))
         kvm_memslots_format(m->memslots, out);
+    else if (g_str_equal(topic, "memory-devices"))
+        memory_hotplug_format(m->hotplug, out);
     else
         return false;
     return true;
@@ -401,6 +463,94 @@ static bool machine_reboot(Machine *m, GError **errp)
     return ok;
 }
 
+QmpServer *machine_qmp(Machine *m)
+{
+    return m->qmp;
+}
+
+void machine_emit_event(Machine *m, const char *name, JsonObject *data)
+{
+    if (m->qmp)
+        qmp_server_emit_event(m->qmp, name, data);
+    else if (data)
+        json_object_unref(data);
+}
+
+static void machine_emit_shutdown_event(Machine *m, const char *name, const char *reason)
+{
+    JsonObject *data = json_object_new();
+
+    json_object_set_boolean_member(data, "guest", g_str_has_prefix(reason, "guest-"));
+    json_object_set_string_member(data, "reason", reason);
+    machine_emit_event(m, name, data);
+}
+
+/* QEMU's ShutdownCause names. */
+static const char *machine_shutdown_reason(Machine *m, int status)
+{
+    if (m->shutdown_reason)
+        return m->shutdown_reason;
+    if (status == FERRY_EXIT_POWEROFF)
+        return "guest-shutdown";
+    if (status == FERRY_EXIT_CRASH)
+        return "guest-panic";
+    /* Odd statuses are debug-exit writes (the guest's verdict); without it,
+     * 1 is the serial console's Ctrl-A x. */
+    return m->config.test_exit ? "guest-shutdown" : "host-ui";
+}
+
+/* Main thread: records why the host ends the run, unless it already ends. */
+static void machine_request_host_exit(Machine *m, int status, const char *reason)
+{
+    if (!runstate_exit_requested())
+        m->shutdown_reason = reason;
+    runstate_request_exit(status);
+}
+
+MachineRunState machine_run_state(Machine *m)
+{
+    if (runstate_exit_requested())
+        return MACHINE_SHUTDOWN;
+    return m->user_paused ? MACHINE_PAUSED : MACHINE_RUNNING;
+}
+
+bool machine_is_paused(Machine *m)
+{
+    return m->user_paused;
+}
+
+/* Pauses nest (reboots and memslot updates pause too), so a user pause
+ * holds one level for as long as it lasts. */
+bool machine_pause(Machine *m)
+{
+    if (m->user_paused)
+        return false;
+    vcpus_pause(m->vcpus);
+    m->user_paused = true;
+    machine_emit_event(m, "STOP", NULL);
+    return true;
+}
+
+bool machine_resume(Machine *m)
+{
+    if (!m->user_paused)
+        return false;
+    m->user_paused = false;
+    vcpus_resume(m->vcpus);
+    machine_emit_event(m, "RESUME", NULL);
+    return true;
+}
+
+void machine_press_power_button(Machine *m)
+{
+    acpi_pm_press_power_button(m->acpi_pm);
+}
+
+void machine_quit(Machine *m)
+{
+    machine_request_host_exit(m, FERRY_EXIT_POWEROFF, "host-qmp-quit");
+}
+
 static gboolean machine_handle_request(gpointer data)
 {
     Machine *m = data;
@@ -412,16 +562,23 @@ static gboolean machine_handle_request(gpointer data)
         break;
     case RUN_REQUEST_RESET:
         if (m->config.on_reset == ON_RESET_EXIT) {
-            runstate_request_exit(FERRY_EXIT_POWEROFF);
+            machine_request_host_exit(m, FERRY_EXIT_POWEROFF, "guest-reset");
             break;
         }
         if (!machine_reboot(m, &err)) {
             g_printerr("ferry: reboot failed: %s\n", err->message);
-            runstate_request_exit(FERRY_EXIT_USAGE);
+            machine_request_host_exit(m, FERRY_EXIT_USAGE, "host-error");
+            break;
         }
+        machine_emit_shutdown_event(m, "RESET", "guest-reset");
         break;
     case RUN_REQUEST_EXIT:
         m->exit_status = status;
+        /* The loop may see the (sticky) exit request more than once. */
+        if (!m->shutdown_announced) {
+            m->shutdown_announced = true;
+            machine_emit_shutdown_event(m, "SHUTDOWN", machine_shutdown_reason(m, status));
+        }
         g_main_loop_quit(m->loop);
         break;
     }
@@ -437,7 +594,7 @@ static void machine_wake(void *opaque)
 static gboolean machine_on_signal(gpointer data)
 {
     g_printerr("ferry: terminated by a signal, stopping the guest\n");
-    runstate_request_exit(FERRY_EXIT_USAGE);
+    machine_request_host_exit(data, FERRY_EXIT_USAGE, "host-signal");
     return G_SOURCE_CONTINUE;
 }
 

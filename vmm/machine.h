@@ -4,6 +4,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -11,6 +12,7 @@
 #include "mem/address_space.h"
 #include "mem/kvm_memslots.h"
 #include "vmm/kvm.h"
+#include "vmm/qmp_server.h"
 #include "vmm/vcpu.h"
 
 typedef enum OnReset {
@@ -34,6 +36,7 @@ typedef struct MachineConfig {
     OnReset on_reset;
     bool trace_unassigned;
     const char *dump_acpi_dir; /* write the ACPI tables there before booting */
+    const char *api_socket; /* QMP control socket path, NULL = none */
 } MachineConfig;
 
 typedef struct Machine Machine;
@@ -48,6 +51,33 @@ bool machine_info(Machine *machine, const char *topic, GString *out);
 
 /* Runs the guest until it ends; returns ferry's exit status. */
 int machine_run(Machine *machine);
+
+/* The control socket (NULL without --api-socket): further commands are
+ * added with qmp_server_register(machine_qmp(m), ...). */
+QmpServer *machine_qmp(Machine *machine);
+/* Emits a QMP event if there is a control socket (takes `data`, may be
+ * NULL); callable from any thread, vCPU threads included. */
+void machine_emit_event(Machine *machine, const char *name, JsonObject *data);
+
+/* What the run is doing, as QMP's query-status says it. */
+typedef enum MachineRunState {
+    MACHINE_RUNNING,
+    MACHINE_PAUSED, /* stopped by machine_pause() */
+    MACHINE_SHUTDOWN, /* the run is ending */
+} MachineRunState;
+
+/* Main thread only, while machine_run() runs. */
+MachineRunState machine_run_state(Machine *machine);
+/* Stop or restart every vCPU on the user's behalf; emit STOP / RESUME.
+ * False (and nothing happens) when already paused / running. */
+bool machine_pause(Machine *machine);
+bool machine_resume(Machine *machine);
+bool machine_is_paused(Machine *machine);
+/* ACPI power button: a guest that listens shuts down (SHUTDOWN event,
+ * status 0). */
+void machine_press_power_button(Machine *machine);
+/* End the run with status 0 on the host's behalf (QMP quit). */
+void machine_quit(Machine *machine);
 
 /* The largest RAM a guest can have on this host, for option checking. */
 uint64_t machine_max_ram(void);

@@ -1,12 +1,14 @@
 /* ferry: a small virtual machine monitor on Linux KVM.
  *
  *   ferry run [OPTIONS]      boot a guest (ferry run --help)
+ *   ferry ctl SOCKET CMD...  drive a running one over its --api-socket
  */
 #include <glib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/ctl.h"
 #include "vmm/machine.h"
 #include "vmm/options.h"
 #include "vmm/runstate.h"
@@ -16,6 +18,7 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  run        boot a virtual machine (ferry run --help)\n"
+    "  ctl        send a command to a running one (ferry ctl --help)\n"
     "  help       show this text\n"
     "  version    show the version\n"
     "\n";
@@ -68,6 +71,8 @@ int main(int argc, char **argv)
     }
     if (g_str_equal(argv[1], "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (g_str_equal(argv[1], "ctl"))
+        return ctl_main(argc - 1, argv + 1);
     if (g_str_equal(argv[1], "help") || g_str_equal(argv[1], "--help") ||
         g_str_equal(argv[1], "-h")) {
         fputs(usage, stdout);

@@ -203,7 +203,7 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
     g_autofree char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *boot = NULL;
     g_autofree char *firmware = NULL, *dump_acpi = NULL;
     g_autofree char *cpus = NULL, *memory = NULL, *serial = NULL, *debugcon = NULL;
-    g_autofree char *on_reset = NULL;
+    g_autofree char *on_reset = NULL, *api_socket = NULL;
     g_auto(GStrv) info = NULL;
     gboolean test_exit = FALSE, trace_unassigned = FALSE;
     GOptionEntry entries[] = {
@@ -236,6 +236,9 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
           "Write every ACPI table as DIR/<SIG>.dat, then boot", "DIR" },
         { "trace-unassigned", 0, 0, G_OPTION_ARG_NONE, &trace_unassigned,
           "Log guest accesses to unclaimed ports and addresses to stderr", NULL },
+        { "api-socket", 0, 0, G_OPTION_ARG_FILENAME, &api_socket,
+          "Serve QMP (JSON control commands) on this UNIX socket, mode 0600 "
+          "(drive it with ferry ctl)", "PATH" },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("- boot a virtual machine");
@@ -275,6 +278,7 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
         return false;
     mc->firmware_path = g_steal_pointer(&firmware);
     mc->dump_acpi_dir = g_steal_pointer(&dump_acpi);
+    mc->api_socket = g_steal_pointer(&api_socket);
     mc->kernel_path = g_steal_pointer(&kernel);
     mc->initrd_path = g_steal_pointer(&initrd);
     mc->cmdline = g_steal_pointer(&cmdline);
@@ -289,6 +293,7 @@ void run_options_clear(RunOptions *opts)
 
     g_free((char *)mc->firmware_path);
     g_free((char *)mc->dump_acpi_dir);
+    g_free((char *)mc->api_socket);
     g_free((char *)mc->kernel_path);
     g_free((char *)mc->initrd_path);
     g_free((char *)mc->cmdline);

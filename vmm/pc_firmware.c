@@ -58,6 +58,20 @@ static bool pc_firmware_create_acpi(PcFirmware *pf, GError **errp)
     return pf->acpi_loader && pc_firmware_build_acpi(pf, errp);
 }
 
+/* SeaBIOS puts its 64-bit PCI window above this: past the hotplug window,
+ * rounded up to 1 GiB as QEMU does. */
+static bool pc_firmware_add_reserved_end(PcFirmware *pf, GError **errp)
+{
+    const AcpiConfig *acpi = &pf->config.acpi;
+    uint64_t end;
+
+    if (!acpi->hotplug_size)
+        return true;
+    end = GUINT64_TO_LE((acpi->hotplug_base + acpi->hotplug_size + (1ull << 30) - 1) &
+                        ~((1ull << 30) - 1));
+    return fw_cfg_add_file(pf->fw_cfg, "etc/reserved-memory-end", &end, sizeof(end), errp);
+}
+
 static bool pc_firmware_create_boot(PcFirmware *pf, GError **errp)
 {
     const PcFirmwareConfig *c = &pf->config;
@@ -92,7 +106,7 @@ static bool pc_firmware_create_boot(PcFirmware *pf, GError **errp)
             return false;
         pc.bootorder = fw_cfg_kernel_bootorder(pf->kernel);
     }
-    return fw_cfg_pc_setup(pf->fw_cfg, &pc, errp);
+    return fw_cfg_pc_setup(pf->fw_cfg, &pc, errp) && pc_firmware_add_reserved_end(pf, errp);
 }
 
 PcFirmware *pc_firmware_new(const PcFirmwareConfig *config, GError **errp)

@@ -9,6 +9,8 @@
     linux_boot.py acpi FERRY      the same, with 2 vCPUs; it must list ferry's
                                   ACPI tables (OEM ID FERRY), find the IOAPIC
                                   in the MADT and the RAM in the SRAT
+    linux_boot.py srat-hotplug FERRY  the vmlinux with --memory 256M,slots=4,maxmem=4G:
+                                  it must print the SRAT's hot-pluggable range
     linux_boot.py seabios FERRY   the bzImage booted by SeaBIOS through fw_cfg
                                   and QEMU's linuxboot option ROM; its real-mode
                                   setup must print "Probing EDD"
@@ -174,6 +176,17 @@ def main():
               problems)
         check(any("smpboot: Allowing 2 CPUs" in l for l in lines),
               "Linux found both vCPUs in the MADT", problems)
+    elif mode == "srat-hotplug":
+        # 256 MiB, 4 slots, maxmem 4 GiB: the window starts at 4 GiB and holds
+        # (maxmem - ram) + 1 GiB per slot, as on QEMU's PC.
+        vmlinux = extract_vmlinux(bzimage)
+        end = (4 << 30) + ((4 << 30) - (256 << 20)) + 4 * (1 << 30) - 1
+        want = f"ACPI: SRAT: Node 0 PXM 0 [mem 0x100000000-0x{end:x}] hotplug"
+        cmd = [ferry, "run", "--kernel", vmlinux, "--memory", "256M,slots=4,maxmem=4G",
+               "--cmdline", EARLY_CONSOLE + " noxsave"]
+        status, lines, stopped = run_until(cmd, lambda ls: any(want in l for l in ls))
+        print("\n".join(l for l in lines if "SRAT" in l or "ACPI" in l))
+        check(stopped, f"Linux printed '{want}'", problems)
     elif mode in ("seabios", "qboot"):
         # No earlyprintk: the setup code would write each character both to
         # the UART and through the BIOS (which SeaBIOS echoes to the serial
@@ -184,7 +197,7 @@ def main():
         print("\n".join(lines[-40:]))
         check(stopped, "the kernel's real-mode setup printed 'Probing EDD'", problems)
     else:
-        sys.exit(f"usage: {sys.argv[0]} bzimage|pvh|acpi|seabios|qboot FERRY")
+        sys.exit(f"usage: {sys.argv[0]} bzimage|pvh|acpi|srat-hotplug|seabios|qboot FERRY")
     print("command:", " ".join(cmd), "| exit status:", status)
     check(status >= 0 or stopped, "ferry did not die from a signal", problems)
     return 1 if problems else 0
