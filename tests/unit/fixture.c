@@ -67,3 +67,34 @@ void io_bus_destroy(IoBus *bus)
     address_space_free(bus->as);
     memory_region_free(bus->io);
 }
+
+uint32_t io_bus_in(IoBus *bus, uint16_t port, unsigned size)
+{
+    uint32_t v = 0;
+
+    g_assert_cmpint(address_space_read(bus->as, port, &v, size), ==, MEMTX_OK);
+    return v;
+}
+
+void io_bus_out(IoBus *bus, uint16_t port, uint32_t value, unsigned size)
+{
+    g_assert_cmpint(address_space_write(bus->as, port, &value, size), ==, MEMTX_OK);
+}
+
+char *acpi_golden_path(const char *name)
+{
+    g_autofree char *unit_dir = g_path_get_dirname(__FILE__);
+
+    return g_build_filename(unit_dir, "..", "acpi", name, NULL);
+}
+
+const char *dsl_without_header(const char *dsl)
+{
+    const char *start;
+
+    if (g_str_has_prefix(dsl, "DefinitionBlock"))
+        return dsl;
+    start = strstr(dsl, "\nDefinitionBlock");
+    g_assert_nonnull(start);
+    return start + 1;
+}

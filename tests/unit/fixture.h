@@ -43,3 +43,14 @@ typedef struct IoBus {
 
 void io_bus_init(IoBus *bus);
 void io_bus_destroy(IoBus *bus);
+
+/* Port accesses that must reach a device (asserting MEMTX_OK). */
+uint32_t io_bus_in(IoBus *bus, uint16_t port, unsigned size);
+void io_bus_out(IoBus *bus, uint16_t port, uint32_t value, unsigned size);
+
+/* tests/acpi/NAME in the source tree, found from this file's path: meson
+ * runs tests in the build directory. */
+char *acpi_golden_path(const char *name);
+/* iasl -d output from "DefinitionBlock" on: the comment before it holds a
+ * date and a file name. */
+const char *dsl_without_header(const char *dsl);

@@ -555,24 +555,6 @@ static void test_loader_bad_scripts(void)
 
 /* ---- dump and the golden DSDT ---- */
 
-/* tests/acpi/ in the source tree, from this file's path (relative paths
- * are relative to the build directory, where meson runs tests). */
-static char *golden_path(void)
-{
-    g_autofree char *unit_dir = g_path_get_dirname(__FILE__);
-    return g_build_filename(unit_dir, "..", "acpi", "DSDT.dsl", NULL);
-}
-
-/* iasl's output from the line starting with DefinitionBlock on: the
- * header comment before it holds a date and the file name. */
-static const char *without_header(const char *dsl)
-{
-    if (g_str_has_prefix(dsl, "DefinitionBlock"))
-        return dsl;
-    const char *start = strstr(dsl, "\nDefinitionBlock");
-    g_assert_nonnull(start);
-    return start + 1;
-}
 
 static void test_dump_and_golden_dsdt(void)
 {
@@ -604,7 +586,7 @@ static void test_dump_and_golden_dsdt(void)
     }
 
     g_autofree char *iasl = g_find_program_in_path("iasl");
-    g_autofree char *golden = golden_path();
+    g_autofree char *golden = acpi_golden_path("DSDT.dsl");
     g_autofree char *expected = NULL;
     if (!iasl) {
         g_test_skip("iasl not installed (apt-get install acpica-tools)");
@@ -622,7 +604,7 @@ static void test_dump_and_golden_dsdt(void)
         g_autofree char *dsl = NULL;
         g_assert_true(g_file_get_contents(dsl_path, &dsl, NULL, NULL));
         /* On a mismatch, regenerate: tests/integration/acpi_check.py --update-golden. */
-        g_assert_cmpstr(without_header(dsl), ==, without_header(expected));
+        g_assert_cmpstr(dsl_without_header(dsl), ==, dsl_without_header(expected));
     }
 
     /* Clean up what we and iasl wrote. */

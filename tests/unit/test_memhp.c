@@ -104,15 +104,12 @@ static void bench_destroy(Bench *b)
 
 static uint32_t in(Bench *b, uint16_t port, unsigned size)
 {
-    uint32_t v = 0;
-
-    g_assert_cmpint(address_space_read(b->bus.as, port, &v, size), ==, MEMTX_OK);
-    return v;
+    return io_bus_in(&b->bus, port, size);
 }
 
 static void out(Bench *b, uint16_t port, uint32_t v, unsigned size)
 {
-    g_assert_cmpint(address_space_write(b->bus.as, port, &v, size), ==, MEMTX_OK);
+    io_bus_out(&b->bus, port, v, size);
 }
 
 static void select_slot(Bench *b, uint32_t slot)
@@ -603,21 +600,6 @@ static void test_dsdt_names(void)
     bench_destroy(&b);
 }
 
-/* tests/acpi/ in the source tree, from this file's path. */
-static char *golden_path(void)
-{
-    g_autofree char *unit_dir = g_path_get_dirname(__FILE__);
-    return g_build_filename(unit_dir, "..", "acpi", "DSDT-memhp8.dsl", NULL);
-}
-
-static const char *without_header(const char *dsl)
-{
-    if (g_str_has_prefix(dsl, "DefinitionBlock"))
-        return dsl;
-    const char *start = strstr(dsl, "\nDefinitionBlock");
-    g_assert_nonnull(start);
-    return start + 1;
-}
 
 static bool has_problem(const char *text)
 {
@@ -666,15 +648,15 @@ static void test_dsdt_golden(void)
     g_autofree char *dsl_path = g_build_filename(dir, "DSDT.dsl", NULL);
     g_autofree char *dsl = NULL;
     g_assert_true(g_file_get_contents(dsl_path, &dsl, NULL, NULL));
-    g_assert_false(has_problem(without_header(dsl)));
+    g_assert_false(has_problem(dsl_without_header(dsl)));
 
-    g_autofree char *golden = golden_path();
+    g_autofree char *golden = acpi_golden_path("DSDT-memhp8.dsl");
     g_autofree char *expected = NULL;
     if (g_file_get_contents(golden, &expected, NULL, NULL)) {
         /* On a mismatch, regenerate: tests/integration/acpi_check.py
          * --ferry build/ferry --memory 256M,slots=8,maxmem=4G --memhp-slots 8
          * --update-golden */
-        g_assert_cmpstr(without_header(dsl), ==, without_header(expected));
+        g_assert_cmpstr(dsl_without_header(dsl), ==, dsl_without_header(expected));
     } else {
         g_test_skip("golden DSDT-memhp8.dsl not found next to the sources");
     }
