@@ -16,7 +16,8 @@
 
 const char ferry_exit_status_help[] =
     "Exit status:\n"
-    "  0       the guest powered off, or reset the machine with --on-reset exit\n"
+    "  0       the guest powered off, or reset the machine with --on-reset exit,\n"
+    "          or a control-socket client sent quit\n"
     "  1       bad usage or input, the host could not run the VM, or ferry was\n"
     "          stopped (SIGINT, SIGTERM, Ctrl-A x on the serial console)\n"
     "  2       the guest crashed (triple fault, emulation failure, KVM internal\n"
