@@ -96,6 +96,7 @@ static bool firmware_image_load(FirmwareImage *image, GError **errp)
     uint64_t shadow_size = MIN(size, FIRMWARE_SHADOW_WINDOW);
 
     memcpy(image->block->host, data, size);
+    ram_block_mark_dirty(image->block, 0, size);
     if (shadow_size <= FIRMWARE_ISA_WINDOW)
         return true;
     /* The part of the shadow window the isa-bios alias does not cover. */
@@ -109,6 +110,7 @@ static bool firmware_image_load(FirmwareImage *image, GError **errp)
         return false;
     }
     memcpy(ram, data + size - shadow_size, low_size);
+    address_space_mark_dirty(image->memory, low_addr, low_size);
     return true;
 }
 

@@ -13,12 +13,10 @@ struct RomBlob {
     size_t len; /* exact bytes; the block's used_length is page-rounded */
 };
 
-/* The host writes the blob, so KVM's dirty log never sees it.  When
- * migration lands, this marks the block's [0, len) dirty; until then there
- * is nothing to track. */
+/* A rebuilt blob is a host write: migration must resend the block. */
 static void rom_blob_mark_dirty(RomBlob *blob)
 {
-    (void)blob;
+    ram_block_mark_dirty(blob->block, 0, blob->block->used_length);
 }
 
 RomBlob *rom_blob_new(FwCfg *fw, const char *file, uint64_t max_size, FwCfgSelectFn rebuild,

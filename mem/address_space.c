@@ -240,6 +240,8 @@ void memory_global_dirty_log_start(void)
 {
     memory_region_transaction_begin();
     if (!global_dirty_log) {
+        /* Before the flag: a write ferry makes in between is covered. */
+        ram_blocks_dirty_set_all();
         g_atomic_int_set(&global_dirty_log, 1);
         dirty_log_broadcast(DIRTY_LOG_START);
     }
@@ -266,6 +268,43 @@ void memory_global_dirty_log_sync(void)
 bool memory_global_dirty_log_enabled(void)
 {
     return g_atomic_int_get(&global_dirty_log) != 0;
+}
+
+uint64_t memory_global_dirty_log_take(RamBlock *block, uint64_t first_page)
+{
+    memory_lock();
+    uint64_t mask = ram_block_dirty_take64(block, first_page);
+    if (mask) {
+        GPtrArray *all = address_spaces_all();
+        for (unsigned a = 0; a < all->len; a++) {
+            AddressSpace *as = g_ptr_array_index(all, a);
+            for (unsigned i = 0; i < as->listeners->len; i++)
+                LISTENER_CALL((MemoryListener *)g_ptr_array_index(as->listeners, i), log_clear,
+                              block, first_page, mask);
+        }
+    }
+    memory_unlock();
+    return mask;
+}
+
+void address_space_mark_dirty(AddressSpace *as, uint64_t addr, uint64_t len)
+{
+    if (len == 0)
+        return;
+    FlatView *view = address_space_get_flatview(as);
+    uint64_t last = len - 1 > UINT64_MAX - addr ? UINT64_MAX : addr + len - 1;
+    for (unsigned i = flatview_find_index(view, addr); i < view->nr; i++) {
+        const FlatRange *fr = &view->ranges[i];
+        if (fr->addr > last)
+            break;
+        if (!flat_range_is_ram(fr))
+            continue;
+        uint64_t from = MAX(addr, fr->addr);
+        uint64_t to = MIN(last, flat_range_last(fr));
+        ram_block_mark_dirty(fr->mr->ram_block, fr->offset_in_region + (from - fr->addr),
+                             to - from + 1);
+    }
+    flatview_unref(view);
 }
 
 /* One device access of `size` bytes at `offset`, little-endian in buf. */
@@ -328,12 +367,17 @@ static MemTxResult address_space_rw(AddressSpace *as, uint64_t addr, uint8_t *bu
             chunk = MIN(len, fr->size - into);
             if (flat_range_is_ram(fr)) {
                 uint8_t *host = flat_range_host(fr) + into;
-                if (!is_write)
+                if (!is_write) {
                     memcpy(buf, host, chunk);
-                else if (fr->readonly)
+                } else if (fr->readonly) {
                     step = MEMTX_READONLY;
-                else
+                } else {
                     memcpy(host, buf, chunk);
+                    /* KVM never sees this store (an exit served here). */
+                    if (g_atomic_int_get(&global_dirty_log))
+                        ram_block_mark_dirty(fr->mr->ram_block, fr->offset_in_region + into,
+                                             chunk);
+                }
             } else {
                 io_access(fr->mr, fr->offset_in_region + into, buf, chunk, is_write);
             }

@@ -41,6 +41,11 @@ struct MemoryListener {
     void (*log_stop)(MemoryListener *l, const FlatRange *fr);
     /* Pull the dirty log of a RAM range into its block's bitmap. */
     void (*log_sync)(MemoryListener *l, const FlatRange *fr);
+    /* Re-arm tracking of the pages in `mask` (bit i = page first_page + i,
+     * first_page a multiple of 64) of `block`, which the caller just took
+     * from the block's bitmap and is about to read (KVM_CLEAR_DIRTY_LOG).
+     * Called outside begin/commit, with the memory lock held. */
+    void (*log_clear)(MemoryListener *l, RamBlock *block, uint64_t first_page, uint64_t mask);
     void (*commit)(MemoryListener *l);
     AddressSpace *as; /* set by memory_listener_register() */
 };
@@ -64,11 +69,38 @@ FlatView *address_space_get_flatview(AddressSpace *as);
 void memory_listener_register(MemoryListener *l, AddressSpace *as);
 void memory_listener_unregister(MemoryListener *l);
 
-/* Global dirty logging over every RAM range of every address space. */
+/* Global dirty logging over every RAM range of every address space.
+ *
+ * start: every RAM range gets logged (KVM_MEM_LOG_DIRTY_PAGES), and every
+ *   page of every RAM block counts as dirty, so migration's first round is
+ *   "send what is dirty" like every later one.  RAM that appears while
+ *   logging is on (a DIMM, a grown ROM) is logged and all dirty too.
+ * sync: pull what the guest wrote since the last sync into the blocks'
+ *   bitmaps (KVM_GET_DIRTY_LOG per slot, or reaping the vCPUs' dirty
+ *   rings).  For a final sync, pause the vCPUs first: a running vCPU may
+ *   still hold dirty pages in its CPU's log.
+ * take: migration's per-64-page step; see memory_global_dirty_log_take().
+ * Writes ferry itself makes through address_space_write() are marked
+ * dirty while logging is on; writes through address_space_ram_ptr()
+ * pointers need address_space_mark_dirty() afterwards. */
 void memory_global_dirty_log_start(void);
 void memory_global_dirty_log_stop(void);
 void memory_global_dirty_log_sync(void);
 bool memory_global_dirty_log_enabled(void);
+
+/* Takes the dirty bits of pages [first_page, first_page + 64) of `block`
+ * (first_page a multiple of 64; see ram_block_dirty_take64()), re-arms
+ * tracking of exactly those pages in KVM (log_clear), and returns them:
+ * bit i set = page first_page + i must be sent.  Read the pages after this
+ * call, never before: a guest write after it is caught by the next sync.
+ * Pages whose bits were clear are left alone in KVM, so a write that the
+ * next sync has yet to see is never lost. */
+uint64_t memory_global_dirty_log_take(RamBlock *block, uint64_t first_page);
+
+/* The host wrote guest RAM [addr, addr + len) through a pointer from
+ * address_space_ram_ptr(): mark the RAM blocks behind it dirty.  Call it
+ * after the write.  Parts that are not RAM are ignored. */
+void address_space_mark_dirty(AddressSpace *as, uint64_t addr, uint64_t len);
 
 /* Accesses of any length, split at range boundaries (an access running
  * past 2^64 wraps to 0).  I/O regions get one call for a naturally aligned

@@ -12,8 +12,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+#include "mem/memory_internal.h"
 
 typedef unsigned __int128 u128;
 
@@ -24,7 +27,23 @@ typedef struct KvmSlot {
     uint64_t hva;
     uint32_t flags; /* KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES */
     char *name; /* the region's name, for the table */
+    RamBlock *block; /* the block the slot maps ... */
+    uint64_t block_offset; /* ... from this byte on */
 } KvmSlot;
+
+/* What a ring entry's slot id stands for: read by vCPU threads, so kept
+ * apart from the slot tables, under ring_lock. */
+typedef struct SlotTarget {
+    RamBlock *block; /* NULL: no slot with this id */
+    uint64_t first_page; /* in the block */
+    uint64_t npages;
+} SlotTarget;
+
+struct KvmDirtyRing {
+    struct kvm_dirty_gfn *gfns;
+    uint32_t entries; /* a power of two */
+    uint32_t fetch; /* free-running index of the next entry to harvest */
+};
 
 struct KvmMemslots {
     MemoryListener listener; /* first: callbacks get back to us by a cast */
@@ -39,6 +58,16 @@ struct KvmMemslots {
     GArray *mapped; /* KvmSlot, sorted by gpa */
     bool *slot_in_use; /* max_slots entries: the free list of slot ids */
     unsigned unmapped; /* wanted slots left out for lack of slot ids */
+
+    DirtyTracking dirty_mode;
+    uint32_t manual_protect; /* KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | ..._INITIALLY_SET */
+    KvmDirtyLogOps dirty_ops;
+    uint64_t *log_buf; /* KVM_GET_DIRTY_LOG scratch, log_buf_words long */
+    uint64_t log_buf_words;
+    bool reap_pending; /* ring mode: a log_sync asked for a harvest at commit */
+    GMutex ring_lock; /* guards rings, their fetch indexes and targets */
+    GPtrArray *rings; /* KvmDirtyRing * */
+    GArray *targets; /* SlotTarget, indexed by slot id */
 };
 
 static void kvm_slot_clear(void *data)
@@ -78,6 +107,8 @@ static bool slot_for_range(const KvmMemslots *slots, const FlatRange *fr, KvmSlo
         .hva = hva,
         .flags = fr->readonly ? KVM_MEM_READONLY : 0,
         .name = fr->mr->name,
+        .block = fr->mr->ram_block,
+        .block_offset = fr->offset_in_region + (uint64_t)(start - fr->addr),
     };
     return true;
 }
@@ -140,10 +171,16 @@ static void kvm_log_set(MemoryListener *l, const FlatRange *fr, bool on)
     if (i < 0)
         return;
     KvmSlot *wanted = &g_array_index(slots->wanted, KvmSlot, i);
-    if (on)
+    if (on) {
         wanted->flags |= KVM_MEM_LOG_DIRTY_PAGES;
-    else
+        /* Whatever the guest wrote before logging is not in any log. */
+        ram_block_mark_dirty(fr->mr->ram_block, fr->offset_in_region, fr->size);
+    } else {
         wanted->flags &= ~(uint32_t)KVM_MEM_LOG_DIRTY_PAGES;
+        /* Ring mode: leave the rings empty for the next time. */
+        if (slots->dirty_mode == DIRTY_TRACKING_RING)
+            slots->reap_pending = true;
+    }
 }
 
 static void kvm_log_start(MemoryListener *l, const FlatRange *fr)
@@ -188,12 +225,343 @@ static bool slot_alloc_id(KvmMemslots *slots, unsigned *id)
     return false;
 }
 
+
+/* ---- dirty logging: bitmap ---------------------------------------------- */
+
+static int kvm_get_dirty_log_ioctl(void *opaque, struct kvm_dirty_log *log)
+{
+    KvmMemslots *slots = opaque;
+
+    return ioctl(slots->vm_fd, KVM_GET_DIRTY_LOG, log) < 0 ? -errno : 0;
+}
+
+static int kvm_clear_dirty_log_ioctl(void *opaque, struct kvm_clear_dirty_log *log)
+{
+    KvmMemslots *slots = opaque;
+
+    return ioctl(slots->vm_fd, KVM_CLEAR_DIRTY_LOG, log) < 0 ? -errno : 0;
+}
+
+static int kvm_reset_dirty_rings_ioctl(void *opaque)
+{
+    KvmMemslots *slots = opaque;
+    int ret = ioctl(slots->vm_fd, KVM_RESET_DIRTY_RINGS, 0);
+
+    return ret < 0 ? -errno : ret;
+}
+
+static uint64_t slot_pages(const KvmSlot *slot)
+{
+    return slot->size >> RAM_DIRTY_PAGE_SHIFT;
+}
+
+static uint64_t slot_first_page(const KvmSlot *slot)
+{
+    return slot->block_offset >> RAM_DIRTY_PAGE_SHIFT;
+}
+
+/* KVM_GET_DIRTY_LOG of one mapped slot into its block's bitmap.  If KVM
+ * cannot say, the whole slot counts as dirty: resending is safe. */
+static void sync_slot_bitmap(KvmMemslots *slots, const KvmSlot *slot)
+{
+    uint64_t npages = slot_pages(slot);
+    uint64_t words = (npages + 63) / 64;
+
+    if (!(slot->flags & KVM_MEM_LOG_DIRTY_PAGES) || !slot->block)
+        return;
+    if (words > slots->log_buf_words) {
+        slots->log_buf = g_renew(uint64_t, slots->log_buf, words);
+        slots->log_buf_words = words;
+    }
+    memset(slots->log_buf, 0, words * sizeof(uint64_t));
+    struct kvm_dirty_log log = { .slot = slot->id, .dirty_bitmap = slots->log_buf };
+    int ret = slots->dirty_ops.get_dirty_log(slots->dirty_ops.opaque, &log);
+    if (ret < 0) {
+        g_printerr("ferry: KVM_GET_DIRTY_LOG on slot %u (0x%" PRIx64 "+0x%" PRIx64
+                   ", %s): %s; counting all of it dirty\n",
+                   slot->id, slot->gpa, slot->size, slot->name, g_strerror(-ret));
+        ram_block_dirty_set_range(slot->block, slot_first_page(slot), npages);
+        return;
+    }
+    ram_block_dirty_merge(slot->block, slot_first_page(slot), slots->log_buf, npages);
+}
+
+static bool manual_protect(const KvmMemslots *slots)
+{
+    return slots->dirty_mode == DIRTY_TRACKING_BITMAP &&
+           (slots->manual_protect & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
+}
+
+/* KVM_CLEAR_DIRTY_LOG of `bits` (bit i = slot page chunk + i) in one
+ * 64-page chunk of a slot; chunk is a multiple of 64. */
+static bool clear_slot_chunk(KvmMemslots *slots, const KvmSlot *slot, uint64_t chunk,
+                             uint64_t bits)
+{
+    uint64_t npages = slot_pages(slot);
+
+    if (chunk >= npages)
+        return true;
+    uint32_t num = npages - chunk >= 64 ? 64 : (uint32_t)(npages - chunk);
+    if (num < 64)
+        bits &= (1ull << num) - 1;
+    if (!bits)
+        return true;
+    struct kvm_clear_dirty_log log = {
+        .slot = slot->id,
+        .num_pages = num, /* short only at the slot's end, as KVM allows */
+        .first_page = chunk,
+        .dirty_bitmap = &bits,
+    };
+    int ret = slots->dirty_ops.clear_dirty_log(slots->dirty_ops.opaque, &log);
+    if (ret < 0) {
+        g_printerr("ferry: KVM_CLEAR_DIRTY_LOG on slot %u (%s), pages 0x%" PRIx64
+                   "+%u: %s\n", slot->id, slot->name, chunk, num, g_strerror(-ret));
+        return false;
+    }
+    return true;
+}
+
+/* Re-arm `mask` (bit i = block page first_page + i, first_page a multiple
+ * of 64) on every logged slot that maps those pages of `block`.  A 64-page
+ * group of the block covers at most two 64-page chunks of a slot. */
+static bool clear_block_pages(KvmMemslots *slots, RamBlock *block, uint64_t first_page,
+                              uint64_t mask)
+{
+    bool ok = true;
+
+    for (unsigned i = 0; i < slots->mapped->len && mask; i++) {
+        const KvmSlot *slot = &g_array_index(slots->mapped, KvmSlot, i);
+        uint64_t sp = slot_first_page(slot);
+
+        if (slot->block != block || !(slot->flags & KVM_MEM_LOG_DIRTY_PAGES) ||
+            first_page + 64 <= sp || first_page >= sp + slot_pages(slot))
+            continue;
+        if (first_page < sp) {
+            /* The slot starts inside the group: its page 0 is bit sp - first_page. */
+            ok &= clear_slot_chunk(slots, slot, 0, mask >> (sp - first_page));
+        } else {
+            uint64_t rel = first_page - sp;
+            unsigned shift = rel % 64;
+            uint64_t chunk = rel - shift;
+            ok &= clear_slot_chunk(slots, slot, chunk, mask << shift);
+            if (shift)
+                ok &= clear_slot_chunk(slots, slot, chunk + 64, mask >> (64 - shift));
+        }
+    }
+    return ok;
+}
+
+static void kvm_log_clear(MemoryListener *l, RamBlock *block, uint64_t first_page, uint64_t mask)
+{
+    KvmMemslots *slots = from_listener(l);
+
+    if (manual_protect(slots))
+        clear_block_pages(slots, block, first_page, mask);
+}
+
+bool kvm_memslots_clear_dirty(KvmMemslots *slots, RamBlock *block, uint64_t offset,
+                              uint64_t len)
+{
+    bool ok = true;
+
+    if (!manual_protect(slots) || len == 0)
+        return true;
+    uint64_t first = offset >> RAM_DIRTY_PAGE_SHIFT;
+    uint64_t last = (len - 1 > UINT64_MAX - offset ? UINT64_MAX : offset + len - 1) >>
+                    RAM_DIRTY_PAGE_SHIFT;
+    memory_lock();
+    for (uint64_t group = first - first % 64; group <= last; group += 64) {
+        uint64_t mask = UINT64_MAX;
+        if (first > group)
+            mask &= UINT64_MAX << (first - group);
+        if (last - group < 63)
+            mask &= UINT64_MAX >> (63 - (last - group));
+        ok &= clear_block_pages(slots, block, group, mask);
+        if (group > UINT64_MAX - 64)
+            break;
+    }
+    memory_unlock();
+    return ok;
+}
+
+/* ---- dirty logging: rings ------------------------------------------------ */
+
+/* Under ring_lock. */
+static void target_set(KvmMemslots *slots, unsigned id, const KvmSlot *slot)
+{
+    if (id >= slots->targets->len) {
+        if (!slot)
+            return;
+        g_array_set_size(slots->targets, id + 1);
+    }
+    SlotTarget *t = &g_array_index(slots->targets, SlotTarget, id);
+    *t = slot ? (SlotTarget){ .block = slot->block, .first_page = slot_first_page(slot),
+                              .npages = slot_pages(slot) }
+              : (SlotTarget){ 0 };
+}
+
+/* One ring's ready entries into the bitmaps, each handed back to KVM as
+ * harvested; under ring_lock. */
+static unsigned ring_harvest(KvmMemslots *slots, KvmDirtyRing *ring)
+{
+    unsigned taken = 0;
+
+    for (;;) {
+        struct kvm_dirty_gfn *e = &ring->gfns[ring->fetch & (ring->entries - 1)];
+        /* Acquire: slot and offset are valid once the flag says so. */
+        uint32_t flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+
+        if (!(flags & KVM_DIRTY_GFN_F_DIRTY))
+            break;
+        uint32_t as_id = e->slot >> 16, id = e->slot & 0xffff;
+        if (as_id == 0 && id < slots->targets->len) {
+            const SlotTarget *t = &g_array_index(slots->targets, SlotTarget, id);
+            if (t->block && e->offset < t->npages)
+                ram_block_dirty_set_range(t->block, t->first_page + e->offset, 1);
+        }
+        /* Release: KVM may reuse the entry once it sees the flag. */
+        __atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
+        ring->fetch++;
+        taken++;
+    }
+    return taken;
+}
+
+static void rings_reset(KvmMemslots *slots)
+{
+    int ret = slots->dirty_ops.reset_dirty_rings(slots->dirty_ops.opaque);
+
+    if (ret < 0)
+        g_printerr("ferry: KVM_RESET_DIRTY_RINGS: %s\n", g_strerror(-ret));
+}
+
+unsigned kvm_memslots_reap_dirty_ring(KvmMemslots *slots, KvmDirtyRing *ring)
+{
+    g_mutex_lock(&slots->ring_lock);
+    unsigned taken = ring_harvest(slots, ring);
+    if (taken)
+        rings_reset(slots);
+    g_mutex_unlock(&slots->ring_lock);
+    return taken;
+}
+
+unsigned kvm_memslots_reap_dirty_rings(KvmMemslots *slots)
+{
+    unsigned taken = 0;
+
+    g_mutex_lock(&slots->ring_lock);
+    for (unsigned i = 0; i < slots->rings->len; i++)
+        taken += ring_harvest(slots, g_ptr_array_index(slots->rings, i));
+    if (taken)
+        rings_reset(slots);
+    g_mutex_unlock(&slots->ring_lock);
+    return taken;
+}
+
+KvmDirtyRing *kvm_memslots_add_dirty_ring(KvmMemslots *slots, struct kvm_dirty_gfn *gfns,
+                                          uint32_t entries)
+{
+    g_return_val_if_fail(entries && !(entries & (entries - 1)), NULL);
+    KvmDirtyRing *ring = g_new0(KvmDirtyRing, 1);
+    ring->gfns = gfns;
+    ring->entries = entries;
+    g_mutex_lock(&slots->ring_lock);
+    g_ptr_array_add(slots->rings, ring);
+    g_mutex_unlock(&slots->ring_lock);
+    return ring;
+}
+
+void kvm_memslots_remove_dirty_ring(KvmMemslots *slots, KvmDirtyRing *ring)
+{
+    if (!ring)
+        return;
+    g_mutex_lock(&slots->ring_lock);
+    g_ptr_array_remove(slots->rings, ring); /* frees it */
+    g_mutex_unlock(&slots->ring_lock);
+}
+
+/* ---- dirty logging: the listener's side ----------------------------------- */
+
+static void kvm_log_sync(MemoryListener *l, const FlatRange *fr)
+{
+    KvmMemslots *slots = from_listener(l);
+    KvmSlot want;
+
+    if (slots->dirty_mode == DIRTY_TRACKING_RING) {
+        /* Every ring holds pages of every slot: harvest once, at commit. */
+        slots->reap_pending = true;
+        return;
+    }
+    if (!slot_for_range(slots, fr, &want))
+        return;
+    int i = slot_table_find(slots->mapped, want.gpa);
+    if (i < 0)
+        return;
+    const KvmSlot *slot = &g_array_index(slots->mapped, KvmSlot, i);
+    if (slot->size == want.size && slot->hva == want.hva)
+        sync_slot_bitmap(slots, slot);
+}
+
+void kvm_memslots_set_dirty_tracking(KvmMemslots *slots, DirtyTracking mode,
+                                     uint32_t manual_protect_flags)
+{
+    slots->dirty_mode = mode;
+    slots->manual_protect = mode == DIRTY_TRACKING_BITMAP ? manual_protect_flags : 0;
+}
+
+DirtyTracking kvm_memslots_dirty_tracking(const KvmMemslots *slots)
+{
+    return slots->dirty_mode;
+}
+
+void kvm_memslots_set_dirty_log_ops(KvmMemslots *slots, const KvmDirtyLogOps *ops)
+{
+    if (ops) {
+        slots->dirty_ops = *ops;
+        return;
+    }
+    slots->dirty_ops = (KvmDirtyLogOps){
+        .get_dirty_log = kvm_get_dirty_log_ioctl,
+        .clear_dirty_log = kvm_clear_dirty_log_ioctl,
+        .reset_dirty_rings = kvm_reset_dirty_rings_ioctl,
+        .opaque = slots,
+    };
+}
+
+bool dirty_tracking_parse(const char *text, DirtyTracking *mode, GError **errp)
+{
+    if (g_strcmp0(text, "bitmap") == 0) {
+        *mode = DIRTY_TRACKING_BITMAP;
+        return true;
+    }
+    if (g_strcmp0(text, "ring") == 0) {
+        *mode = DIRTY_TRACKING_RING;
+        return true;
+    }
+    g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "--dirty-tracking: '%s' is not a mode (bitmap or ring)", text ? text : "");
+    return false;
+}
+
+const char *dirty_tracking_name(DirtyTracking mode)
+{
+    return mode == DIRTY_TRACKING_RING ? "ring" : "bitmap";
+}
+
+/* ---- commit -------------------------------------------------------------- */
+
 static void kvm_commit(MemoryListener *l)
 {
     KvmMemslots *slots = from_listener(l);
     GArray *next = g_array_new(FALSE, FALSE, sizeof(KvmSlot));
     g_autoptr(GArray) stale = g_array_new(FALSE, FALSE, sizeof(KvmSlot));
     g_autofree bool *kept = g_new0(bool, slots->wanted->len + 1);
+    bool stale_logged = false;
+
+    if (slots->reap_pending) {
+        slots->reap_pending = false;
+        kvm_memslots_reap_dirty_rings(slots);
+    }
 
     /* Pair mapped slots with wanted ones: same place, same memory, same
      * read-only-ness is the same slot (maybe with a new log flag). */
@@ -208,6 +576,8 @@ static void kvm_commit(MemoryListener *l)
             KvmSlot slot = *old;
             slot.flags = want->flags;
             slot.name = g_strdup(want->name);
+            slot.block = want->block;
+            slot.block_offset = want->block_offset;
             g_free(old->name);
             g_array_append_val(next, slot);
             if (want->flags != old->flags) {
@@ -216,6 +586,7 @@ static void kvm_commit(MemoryListener *l)
             }
         } else {
             g_array_append_val(stale, *old);
+            stale_logged |= (old->flags & KVM_MEM_LOG_DIRTY_PAGES) != 0;
         }
     }
     g_array_set_size(slots->mapped, 0);
@@ -224,10 +595,22 @@ static void kvm_commit(MemoryListener *l)
     if (quiesced)
         slots->quiesce.pause(slots->quiesce.opaque);
 
+    /* A logged slot about to go: take what it still knows, while its id
+     * still means it (with the vCPUs out of KVM_RUN, nothing new comes). */
+    if (stale_logged && slots->dirty_mode == DIRTY_TRACKING_RING)
+        kvm_memslots_reap_dirty_rings(slots);
+    for (unsigned s = 0; s < stale->len && stale_logged; s++) {
+        if (slots->dirty_mode == DIRTY_TRACKING_BITMAP)
+            sync_slot_bitmap(slots, &g_array_index(stale, KvmSlot, s));
+    }
+
     for (unsigned s = 0; s < stale->len; s++) {
         KvmSlot *old = &g_array_index(stale, KvmSlot, s);
         kvm_slot_call(slots, old->id, old->gpa, 0, old->hva, old->flags, old->name);
         slots->slot_in_use[old->id] = false;
+        g_mutex_lock(&slots->ring_lock);
+        target_set(slots, old->id, NULL);
+        g_mutex_unlock(&slots->ring_lock);
         g_free(old->name);
     }
 
@@ -247,6 +630,9 @@ static void kvm_commit(MemoryListener *l)
             continue;
         }
         slot.name = g_strdup(slot.name);
+        g_mutex_lock(&slots->ring_lock);
+        target_set(slots, slot.id, &slot);
+        g_mutex_unlock(&slots->ring_lock);
         g_array_append_val(next, slot);
     }
 
@@ -277,12 +663,18 @@ KvmMemslots *kvm_memslots_new(int vm_fd, unsigned max_slots, KvmSetSlotFn set_sl
     g_array_set_clear_func(slots->wanted, kvm_slot_clear);
     slots->mapped = g_array_new(FALSE, FALSE, sizeof(KvmSlot));
     slots->slot_in_use = g_new0(bool, slots->max_slots);
+    kvm_memslots_set_dirty_log_ops(slots, NULL);
+    g_mutex_init(&slots->ring_lock);
+    slots->rings = g_ptr_array_new_with_free_func(g_free);
+    slots->targets = g_array_new(FALSE, TRUE, sizeof(SlotTarget));
 
     slots->listener = (MemoryListener){
         .region_add = kvm_region_add,
         .region_del = kvm_region_del,
         .log_start = kvm_log_start,
         .log_stop = kvm_log_stop,
+        .log_sync = kvm_log_sync,
+        .log_clear = kvm_log_clear,
         .commit = kvm_commit,
     };
     return slots;
@@ -301,6 +693,11 @@ void kvm_memslots_free(KvmMemslots *slots)
         g_free(g_array_index(slots->mapped, KvmSlot, i).name);
     g_array_free(slots->mapped, TRUE);
     g_free(slots->slot_in_use);
+    g_free(slots->log_buf);
+    /* Rings still registered belong to vCPUs that were not freed first. */
+    g_ptr_array_unref(slots->rings);
+    g_array_free(slots->targets, TRUE);
+    g_mutex_clear(&slots->ring_lock);
     g_free(slots);
 }
 

@@ -37,6 +37,12 @@ static uint64_t align_up(uint64_t value, uint64_t align)
     return (value + align - 1) & ~(align - 1);
 }
 
+/* 64-bit words of a dirty bitmap covering `bytes`. */
+static uint64_t dirty_words(uint64_t bytes)
+{
+    return (bytes / RAM_DIRTY_PAGE_SIZE + 63) / 64;
+}
+
 char *ram_size_to_str(uint64_t size)
 {
     static const char *const units[] = { "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei" };
@@ -299,9 +305,11 @@ RamBlock *ram_block_new(const char *idstr, uint64_t size, uint64_t max_size, Ram
     block->fd = fd;
     block->backend = spec->kind;
     block->flags = flags;
+    block->dirty = g_new0(uint64_t, dirty_words(max_size));
 
     if (spec->prealloc && !prealloc_memory(block, errp)) {
         munmap(host, max_size);
+        g_free(block->dirty);
         g_free(block->idstr);
         g_free(block);
         goto fail_fd;
@@ -366,6 +374,7 @@ void ram_block_free(RamBlock *block)
     munmap(block->host, block->max_length);
     if (block->fd >= 0)
         close(block->fd);
+    g_free(block->dirty);
     g_free(block->idstr);
     g_free(block);
 }
@@ -406,5 +415,157 @@ void ram_block_format(GString *out)
                                (uint64_t)(uintptr_t)b->host,
                                (b->flags & RAM_BLOCK_READONLY) ? "ro" : "rw");
     }
+    g_mutex_unlock(&ram_blocks_lock);
+}
+
+/* ---- dirty bitmap ------------------------------------------------------ */
+
+static uint64_t dirty_max_pages(const RamBlock *block)
+{
+    return block->max_length >> RAM_DIRTY_PAGE_SHIFT;
+}
+
+uint64_t ram_block_dirty_pages(const RamBlock *block)
+{
+    return block->used_length >> RAM_DIRTY_PAGE_SHIFT;
+}
+
+/* Bits [from, to) of one word, 0 <= from < to <= 64. */
+static uint64_t word_mask(unsigned from, unsigned to)
+{
+    uint64_t high = to == 64 ? UINT64_MAX : (1ull << to) - 1;
+    return high & ~((1ull << from) - 1);
+}
+
+void ram_block_dirty_set_range(RamBlock *block, uint64_t first_page, uint64_t npages)
+{
+    uint64_t max = dirty_max_pages(block);
+
+    if (!block->dirty || first_page >= max)
+        return;
+    uint64_t end = npages > max - first_page ? max : first_page + npages;
+    for (uint64_t p = first_page; p < end;) {
+        uint64_t w = p / 64;
+        unsigned from = p % 64;
+        unsigned to = end - w * 64 >= 64 ? 64 : (unsigned)(end - w * 64);
+        __atomic_fetch_or(&block->dirty[w], word_mask(from, to), __ATOMIC_RELEASE);
+        p = w * 64 + to;
+    }
+}
+
+void ram_block_mark_dirty(RamBlock *block, uint64_t offset, uint64_t len)
+{
+    if (len == 0 || offset >= block->max_length)
+        return;
+    uint64_t last = len - 1 > block->max_length - 1 - offset ? block->max_length - 1
+                                                              : offset + len - 1;
+    uint64_t first_page = offset >> RAM_DIRTY_PAGE_SHIFT;
+    ram_block_dirty_set_range(block, first_page, (last >> RAM_DIRTY_PAGE_SHIFT) - first_page + 1);
+}
+
+void ram_block_dirty_set_all(RamBlock *block)
+{
+    ram_block_dirty_set_range(block, 0, dirty_max_pages(block));
+}
+
+void ram_block_dirty_clear_all(RamBlock *block)
+{
+    if (!block->dirty)
+        return;
+    for (uint64_t w = 0; w < dirty_words(block->max_length); w++)
+        __atomic_store_n(&block->dirty[w], 0, __ATOMIC_RELAXED);
+}
+
+bool ram_block_dirty_test(const RamBlock *block, uint64_t page)
+{
+    if (!block->dirty || page >= dirty_max_pages(block))
+        return false;
+    return (__atomic_load_n(&block->dirty[page / 64], __ATOMIC_RELAXED) >> (page % 64)) & 1;
+}
+
+bool ram_block_dirty_test_and_clear(RamBlock *block, uint64_t page)
+{
+    if (!block->dirty || page >= dirty_max_pages(block))
+        return false;
+    uint64_t bit = 1ull << (page % 64);
+    return (__atomic_fetch_and(&block->dirty[page / 64], ~bit, __ATOMIC_ACQ_REL) & bit) != 0;
+}
+
+uint64_t ram_block_dirty_take64(RamBlock *block, uint64_t first_page)
+{
+    uint64_t used = ram_block_dirty_pages(block);
+
+    g_return_val_if_fail(first_page % 64 == 0, 0);
+    if (!block->dirty || first_page >= used)
+        return 0;
+    uint64_t mask = used - first_page >= 64 ? UINT64_MAX : word_mask(0, used - first_page);
+    /* Acquire: the page contents read after this are at least as new as
+     * whatever set the bits. */
+    return __atomic_fetch_and(&block->dirty[first_page / 64], ~mask, __ATOMIC_ACQ_REL) & mask;
+}
+
+void ram_block_dirty_merge(RamBlock *block, uint64_t first_page, const uint64_t *bits,
+                           uint64_t npages)
+{
+    uint64_t max = dirty_max_pages(block);
+
+    if (!block->dirty || first_page >= max)
+        return;
+    if (npages > max - first_page)
+        npages = max - first_page;
+    unsigned shift = first_page % 64;
+    uint64_t base = first_page / 64;
+    for (uint64_t i = 0; i * 64 < npages; i++) {
+        uint64_t w = bits[i];
+        if (npages - i * 64 < 64)
+            w &= word_mask(0, (unsigned)(npages - i * 64));
+        if (!w)
+            continue;
+        /* Source word i lands on target words base+i and base+i+1. */
+        __atomic_fetch_or(&block->dirty[base + i], w << shift, __ATOMIC_RELAXED);
+        if (shift && (w >> (64 - shift)))
+            __atomic_fetch_or(&block->dirty[base + i + 1], w >> (64 - shift), __ATOMIC_RELAXED);
+    }
+}
+
+uint64_t ram_block_dirty_count(const RamBlock *block)
+{
+    uint64_t used = ram_block_dirty_pages(block), count = 0;
+
+    if (!block->dirty)
+        return 0;
+    for (uint64_t w = 0; w * 64 < used; w++) {
+        uint64_t bits = __atomic_load_n(&block->dirty[w], __ATOMIC_RELAXED);
+        if (used - w * 64 < 64)
+            bits &= word_mask(0, (unsigned)(used - w * 64));
+        count += (uint64_t)__builtin_popcountll(bits);
+    }
+    return count;
+}
+
+uint64_t ram_block_dirty_find_next(const RamBlock *block, uint64_t page)
+{
+    uint64_t used = ram_block_dirty_pages(block);
+
+    if (!block->dirty)
+        return used;
+    while (page < used) {
+        uint64_t w = page / 64;
+        uint64_t bits = __atomic_load_n(&block->dirty[w], __ATOMIC_RELAXED) &
+                        word_mask(page % 64, 64);
+        if (bits) {
+            uint64_t found = w * 64 + (uint64_t)__builtin_ctzll(bits);
+            return found < used ? found : used;
+        }
+        page = (w + 1) * 64;
+    }
+    return used;
+}
+
+void ram_blocks_dirty_set_all(void)
+{
+    g_mutex_lock(&ram_blocks_lock);
+    for (GList *l = ram_blocks; l; l = l->next)
+        ram_block_dirty_set_all(l->data);
     g_mutex_unlock(&ram_blocks_lock);
 }

@@ -5,6 +5,15 @@
  * reserved up front, so that a resizable block can grow in place).  Blocks
  * live in one process-wide list, in creation order, which is the order
  * `info ramblock` prints and migration sends them in.
+ *
+ * Every block made by ram_block_new() has a dirty bitmap: one bit per
+ * RAM_DIRTY_PAGE_SIZE page of max_length (4 KiB, the page KVM logs, also
+ * for hugetlb blocks), all clear at creation.  Bits are set by KVM's dirty
+ * log (memory_global_dirty_log_sync()), by ferry's own writes into guest
+ * RAM (ram_block_mark_dirty() after the write), and for everything when
+ * dirty logging starts.  Every helper is atomic per bit, so vCPU threads,
+ * devices and the migration thread may use them concurrently; a block
+ * without a bitmap (a test's hand-made block) ignores them.
  */
 #pragma once
 
@@ -50,7 +59,12 @@ struct RamBlock {
     RamBlockFlags flags;
     RamBlockResizedFn resized;
     void *resized_opaque;
+    uint64_t *dirty; /* max_length / RAM_DIRTY_PAGE_SIZE bits, atomic; may be NULL */
 };
+
+/* The granule of dirty tracking: KVM's (and x86's) base page. */
+#define RAM_DIRTY_PAGE_SHIFT 12
+#define RAM_DIRTY_PAGE_SIZE (1ull << RAM_DIRTY_PAGE_SHIFT)
 
 /* Create a block of `size` bytes reserving `max_size` (== size unless
  * RAM_BLOCK_RESIZABLE).  Sizes are rounded up to the page size.  A NULL
@@ -76,6 +90,42 @@ GList *ram_block_list(void);
 
 /* QEMU's `info ramblock` table. */
 void ram_block_format(GString *out);
+
+/* ---- dirty bitmap -------------------------------------------------------
+ * Pages are numbered from the block's start: page p is bytes
+ * [p * RAM_DIRTY_PAGE_SIZE, (p + 1) * RAM_DIRTY_PAGE_SIZE).  Ranges past
+ * max_length are cut; queries stop at used_length (what migration sends). */
+
+/* Pages [0, used_length) as dirty-page numbers. */
+uint64_t ram_block_dirty_pages(const RamBlock *block);
+
+/* The host wrote [offset, offset + len) of the block behind KVM's back
+ * (fw_cfg DMA, a ROM blob rebuild, a loader): call after the write. */
+void ram_block_mark_dirty(RamBlock *block, uint64_t offset, uint64_t len);
+
+void ram_block_dirty_set_range(RamBlock *block, uint64_t first_page, uint64_t npages);
+void ram_block_dirty_set_all(RamBlock *block);
+void ram_block_dirty_clear_all(RamBlock *block);
+bool ram_block_dirty_test(const RamBlock *block, uint64_t page);
+/* Clears the bit; true if it was set. */
+bool ram_block_dirty_test_and_clear(RamBlock *block, uint64_t page);
+/* Atomically takes (returns and clears) the bits of the 64 pages
+ * [first_page, first_page + 64); first_page must be a multiple of 64.  Bit
+ * i of the result is page first_page + i.  Pages at or past used_length
+ * are left alone. */
+uint64_t ram_block_dirty_take64(RamBlock *block, uint64_t first_page);
+/* ORs `npages` bits (bit i of bits[] = page first_page + i) into the map. */
+void ram_block_dirty_merge(RamBlock *block, uint64_t first_page, const uint64_t *bits,
+                           uint64_t npages);
+/* Dirty pages in [0, used_length). */
+uint64_t ram_block_dirty_count(const RamBlock *block);
+/* The first dirty page at or after `page`, or ram_block_dirty_pages() if none. */
+uint64_t ram_block_dirty_find_next(const RamBlock *block, uint64_t page);
+
+/* Every page of every block dirty: where global dirty logging starts, so
+ * that migration's first round sends everything, blocks that no address
+ * space maps (fw_cfg-only ROM blobs) included. */
+void ram_blocks_dirty_set_all(void);
 
 /* "4 KiB", "2 MiB", "1 GiB": sizes as QEMU's size_to_str() prints them. */
 char *ram_size_to_str(uint64_t size);

@@ -121,6 +121,96 @@ int kvm_check_cap(const Kvm *kvm, long cap)
     return ret < 0 ? 0 : ret;
 }
 
+static bool kvm_enable_cap(Kvm *kvm, unsigned cap, uint64_t arg, const char *what,
+                           GError **errp)
+{
+    struct kvm_enable_cap enable = { .cap = cap, .args = { arg } };
+
+    if (ioctl(kvm->vm_fd, KVM_ENABLE_CAP, &enable) < 0) {
+        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    "KVM: enabling %s (0x%" G_GINT64_MODIFIER "x) failed: %s", what, arg,
+                    g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+static bool kvm_enable_dirty_bitmap(Kvm *kvm, GError **errp)
+{
+    uint32_t offered = (uint32_t)kvm_check_cap(kvm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+    uint32_t flags = offered & (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET);
+
+    kvm->dirty_tracking = DIRTY_TRACKING_BITMAP;
+    kvm->dirty_log_manual = 0;
+    /* Without manual protection KVM_GET_DIRTY_LOG still works, only
+     * re-protecting all of a slot at every sync. */
+    if (!(flags & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE))
+        return true;
+    if (!kvm_enable_cap(kvm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, flags,
+                        "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2", errp))
+        return false;
+    kvm->dirty_log_manual = flags;
+    return true;
+}
+
+static bool kvm_enable_dirty_ring(Kvm *kvm, unsigned entries, GError **errp)
+{
+    const struct kvm_dirty_gfn *gfn = NULL;
+    unsigned cap = KVM_CAP_DIRTY_LOG_RING_ACQ_REL;
+    const char *cap_name = "KVM_CAP_DIRTY_LOG_RING_ACQ_REL";
+    int max_bytes = kvm_check_cap(kvm, cap);
+
+    if (max_bytes <= 0) {
+        cap = KVM_CAP_DIRTY_LOG_RING;
+        cap_name = "KVM_CAP_DIRTY_LOG_RING";
+        max_bytes = kvm_check_cap(kvm, cap);
+    }
+    if (max_bytes <= 0) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_NOSYS,
+                    "--dirty-tracking ring: this host's KVM has no dirty ring "
+                    "(neither KVM_CAP_DIRTY_LOG_RING_ACQ_REL nor KVM_CAP_DIRTY_LOG_RING; "
+                    "Linux 5.11 or newer on x86); use --dirty-tracking bitmap");
+        return false;
+    }
+    if (!entries)
+        entries = KVM_DIRTY_RING_DEFAULT_ENTRIES;
+    if (entries & (entries - 1)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "dirty ring: %u entries is not a power of two", entries);
+        return false;
+    }
+    uint64_t bytes = (uint64_t)entries * sizeof(*gfn);
+    if (bytes > (uint64_t)max_bytes)
+        bytes = (uint64_t)max_bytes; /* a power of two too */
+    if (bytes < (uint64_t)getpagesize()) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "dirty ring: %u entries is less than a page (%zu entries)", entries,
+                    (size_t)getpagesize() / sizeof(*gfn));
+        return false;
+    }
+    if (!kvm_enable_cap(kvm, cap, bytes, cap_name, errp)) {
+        g_prefix_error(errp, "--dirty-tracking ring (before any vCPU exists, %" G_GUINT64_FORMAT
+                       " bytes per vCPU, host maximum %d): ", bytes, max_bytes);
+        return false;
+    }
+    kvm->dirty_tracking = DIRTY_TRACKING_RING;
+    kvm->dirty_log_manual = 0;
+    kvm->dirty_ring_bytes = (uint32_t)bytes;
+    return true;
+}
+
+bool kvm_enable_dirty_tracking(Kvm *kvm, DirtyTracking mode, unsigned ring_entries,
+                               GError **errp)
+{
+    if (kvm->dirty_ring_bytes) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "KVM: dirty tracking is already set up (ring)");
+        return false;
+    }
+    return mode == DIRTY_TRACKING_RING ? kvm_enable_dirty_ring(kvm, ring_entries, errp)
+                                       : kvm_enable_dirty_bitmap(kvm, errp);
+}
+
 static void kvm_set_irq_level(void *opaque, unsigned gsi, bool level)
 {
     Kvm *kvm = opaque;

@@ -193,6 +193,29 @@ static void vcpu_report_internal_error(Vcpu *vcpu)
                internal_error_name(run->internal.suberror), detail->str);
 }
 
+/* The ring is full: harvest it (and re-arm its pages) before going back
+ * into KVM_RUN, which would otherwise exit again at once.  A full ring with
+ * nothing ready where ferry reads next can happen once (a sync reaped it
+ * first); again and again means KVM's ring and ferry's index disagree (the
+ * kernel overflowed the ring: a WARN in kvm_dirty_ring_push), entries are
+ * lost and the vCPU would spin: stop the guest instead. */
+#define DIRTY_RING_STUCK_EXITS 16
+
+static bool vcpu_handle_dirty_ring_full(Vcpu *vcpu)
+{
+    __atomic_fetch_add(&vcpu->dirty_ring_full_exits, 1, __ATOMIC_RELAXED);
+    if (kvm_memslots_reap_dirty_ring(vcpu->set->config.memslots, vcpu->dirty_ring)) {
+        vcpu->dirty_ring_empty_exits = 0;
+        return true;
+    }
+    if (++vcpu->dirty_ring_empty_exits < DIRTY_RING_STUCK_EXITS)
+        return true;
+    vcpu_crash(vcpu, "KVM says the dirty ring is full, but no entry is ready after %u tries: "
+               "the kernel overflowed the ring (see dmesg) and dirty pages were lost",
+               vcpu->dirty_ring_empty_exits);
+    return false;
+}
+
 /* Handles one exit; false when this vCPU must not run again. */
 static bool vcpu_handle_exit(Vcpu *vcpu)
 {
@@ -207,6 +230,8 @@ static bool vcpu_handle_exit(Vcpu *vcpu)
         return true;
     case KVM_EXIT_HLT:
         return true; /* the in-kernel LAPIC handles HLT; nothing to wait for here */
+    case KVM_EXIT_DIRTY_RING_FULL:
+        return vcpu_handle_dirty_ring_full(vcpu);
     case KVM_EXIT_SHUTDOWN:
         vcpu_crash(vcpu, "triple fault (KVM_EXIT_SHUTDOWN)");
         return false;
@@ -280,6 +305,28 @@ static void lapic_set_reg(struct kvm_lapic_state *lapic, unsigned reg, uint32_t 
     memcpy(&lapic->regs[reg], &value, sizeof(value));
 }
 
+/* The ring sits in the vCPU's mmap space at KVM_DIRTY_LOG_PAGE_OFFSET pages. */
+static bool vcpu_map_dirty_ring(Vcpu *vcpu, GError **errp)
+{
+    Vcpus *set = vcpu->set;
+    uint32_t bytes = set->config.kvm->dirty_ring_bytes;
+
+    if (!bytes)
+        return true;
+    void *ring = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd,
+                      (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * getpagesize());
+    if (ring == MAP_FAILED) {
+        g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    "vCPU %u: mmap of the dirty ring (%u bytes) failed: %s", vcpu->index, bytes,
+                    g_strerror(errno));
+        return false;
+    }
+    vcpu->dirty_gfns = ring;
+    vcpu->dirty_ring = kvm_memslots_add_dirty_ring(set->config.memslots, vcpu->dirty_gfns,
+                                                   bytes / sizeof(struct kvm_dirty_gfn));
+    return true;
+}
+
 static bool vcpu_init(Vcpu *vcpu, const struct kvm_cpuid2 *supported, GError **errp)
 {
     Vcpus *set = vcpu->set;
@@ -300,6 +347,8 @@ static bool vcpu_init(Vcpu *vcpu, const struct kvm_cpuid2 *supported, GError **e
                     "vCPU %u: mmap of kvm_run failed: %s", vcpu->index, g_strerror(errno));
         return false;
     }
+    if (!vcpu_map_dirty_ring(vcpu, errp))
+        return false;
     if (!vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2", errp) ||
         !vcpu_ioctl(vcpu, KVM_GET_LAPIC, &vcpu->reset_lapic, "KVM_GET_LAPIC", errp))
         return false;
@@ -324,6 +373,11 @@ Vcpus *vcpus_new(const VcpusConfig *config, GError **errp)
         set->vcpus[i].set = set;
         set->vcpus[i].index = i;
         set->vcpus[i].fd = -1;
+    }
+    if (config->kvm->dirty_ring_bytes && !config->memslots) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "vCPUs: the VM has a dirty ring but no memslot listener was given to reap it");
+        goto fail;
     }
     if (!kvm_check_cap(config->kvm, KVM_CAP_IMMEDIATE_EXIT)) {
         g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_FAILED,
@@ -464,6 +518,10 @@ void vcpus_free(Vcpus *set)
     for (unsigned i = 0; i < set->config.count; i++) {
         Vcpu *vcpu = &set->vcpus[i];
 
+        if (vcpu->dirty_gfns) {
+            kvm_memslots_remove_dirty_ring(set->config.memslots, vcpu->dirty_ring);
+            munmap(vcpu->dirty_gfns, set->config.kvm->dirty_ring_bytes);
+        }
         if (vcpu->run)
             munmap(vcpu->run, set->config.kvm->vcpu_mmap_size);
         if (vcpu->fd >= 0)

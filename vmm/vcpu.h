@@ -13,6 +13,11 @@
  * vcpus_pause() returns when every vCPU is PAUSED or STOPPED; migration and
  * machine reset rely on that.  Application processors sit in KVM_RUN in the
  * in-kernel LAPIC's wait-for-SIPI state until the BSP sends INIT-SIPI-SIPI.
+ *
+ * With a dirty ring on the VM (kvm->dirty_ring_bytes), each vCPU maps its
+ * ring and registers it with the memslot listener, which reaps every ring
+ * on a dirty-log sync.  A vCPU whose ring fills exits with
+ * KVM_EXIT_DIRTY_RING_FULL; its thread reaps its own ring and runs on.
  */
 #pragma once
 
@@ -48,6 +53,11 @@ typedef struct Vcpu {
     struct kvm_sregs reset_sregs;
     struct kvm_fpu reset_fpu;
     struct kvm_lapic_state reset_lapic;
+    /* Dirty ring mode only. */
+    struct kvm_dirty_gfn *dirty_gfns; /* the mmapped ring */
+    KvmDirtyRing *dirty_ring; /* its registration with the memslots */
+    unsigned dirty_ring_full_exits; /* atomic; for tests and statistics */
+    unsigned dirty_ring_empty_exits; /* ring-full exits in a row that found nothing */
 } Vcpu;
 
 typedef struct VcpusConfig {
@@ -56,6 +66,7 @@ typedef struct VcpusConfig {
     AddressSpace *memory; /* MMIO exits */
     AddressSpace *io; /* port I/O exits */
     bool trace_unassigned; /* log accesses nobody claims to stderr */
+    KvmMemslots *memslots; /* required with a dirty ring: where the rings are reaped */
 } VcpusConfig;
 
 Vcpus *vcpus_new(const VcpusConfig *config, GError **errp);
