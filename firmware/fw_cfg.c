@@ -195,14 +195,11 @@ static void fw_cfg_select(FwCfg *fw, uint16_t key)
 
 /* ---- migration hook --------------------------------------------------- */
 
-/* DMA stores into guest RAM bypass KVM's dirty log.  When migration lands,
- * this marks [addr, addr + len) dirty in the RAM block's bitmap; until then
- * there is nothing to track. */
+/* DMA stores into guest RAM are host writes KVM's dirty log cannot see:
+ * migration must still resend those pages. */
 static void fw_cfg_dma_mark_dirty(FwCfg *fw, uint64_t addr, uint64_t len)
 {
-    (void)fw;
-    (void)addr;
-    (void)len;
+    address_space_mark_dirty(fw->dma, addr, len);
 }
 
 /* ---- DMA -------------------------------------------------------------- */
@@ -595,4 +592,116 @@ int fw_cfg_file_key(FwCfg *fw, const char *name)
     int pos = fw_cfg_find_file(fw, name);
     fw_cfg_unlock(fw, taken);
     return pos >= 0 ? FW_CFG_FILE_FIRST + pos : -1;
+}
+
+/* ---- migration (layout in fw_cfg.h) ----------------------------------- */
+
+#define FW_CFG_STATE_LEN 27
+#define FW_CFG_STATE_SELECTED 0x01
+#define FW_CFG_STATE_GUEST_STARTED 0x02
+
+static uint32_t fw_cfg_names_hash(FwCfg *fw)
+{
+    uint32_t hash = 2166136261u; /* FNV-1a, 32 bits */
+
+    for (unsigned i = 0; i < fw->files->len; i++) {
+        const FwCfgFile *file = g_ptr_array_index(fw->files, i);
+        size_t n = strlen(file->name) + 1;
+        for (size_t j = 0; j < n; j++) {
+            hash ^= (uint8_t)file->name[j];
+            hash *= 16777619u;
+        }
+    }
+    return hash;
+}
+
+void fw_cfg_state_save(FwCfg *fw, GByteArray *out)
+{
+    uint8_t buf[FW_CFG_STATE_LEN];
+    bool taken = fw_cfg_lock(fw);
+
+    uint16_t key = GUINT16_TO_LE(fw->cur_key);
+    memcpy(buf, &key, 2);
+    buf[2] = (fw->selected ? FW_CFG_STATE_SELECTED : 0) |
+             (fw->guest_started ? FW_CFG_STATE_GUEST_STARTED : 0);
+    uint64_t offset = GUINT64_TO_LE(fw->cur_offset), dma = GUINT64_TO_LE(fw->dma_addr);
+    memcpy(buf + 3, &offset, 8);
+    memcpy(buf + 11, &dma, 8);
+    uint32_t files = GUINT32_TO_LE(fw->files->len), hash = GUINT32_TO_LE(fw_cfg_names_hash(fw));
+    memcpy(buf + 19, &files, 4);
+    memcpy(buf + 23, &hash, 4);
+    fw_cfg_unlock(fw, taken);
+    g_byte_array_append(out, buf, sizeof(buf));
+}
+
+static uint64_t fw_cfg_state_u64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return GUINT64_FROM_LE(v);
+}
+
+static uint32_t fw_cfg_state_u32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return GUINT32_FROM_LE(v);
+}
+
+bool fw_cfg_state_load(FwCfg *fw, const uint8_t *data, size_t len, uint32_t version,
+                       GError **errp)
+{
+    if (version != FW_CFG_STATE_VERSION) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "fw_cfg state: version %u is not one this ferry reads (%u)", version,
+                    FW_CFG_STATE_VERSION);
+        return false;
+    }
+    if (len != FW_CFG_STATE_LEN) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "fw_cfg state: %zu bytes, expected %d", len, FW_CFG_STATE_LEN);
+        return false;
+    }
+    uint16_t key = (uint16_t)(data[0] | data[1] << 8);
+    uint8_t flags = data[2];
+    uint64_t offset = fw_cfg_state_u64(data + 3), dma = fw_cfg_state_u64(data + 11);
+    uint32_t files = fw_cfg_state_u32(data + 19), hash = fw_cfg_state_u32(data + 23);
+    bool selected = flags & FW_CFG_STATE_SELECTED;
+    const char *bad = NULL;
+
+    if (flags & ~(FW_CFG_STATE_SELECTED | FW_CFG_STATE_GUEST_STARTED))
+        bad = "unknown flag bits";
+    else if (key & FW_CFG_KEY_WRITE_CHANNEL)
+        bad = "a key with the write-channel bit";
+    else if (selected != ((key & FW_CFG_KEY_INDEX_MASK) < FW_CFG_MAX_INDEX))
+        bad = "a selected flag that disagrees with the key";
+    else if (offset > FW_CFG_OFFSET_END)
+        bad = "an offset past 2^32";
+    else if ((uint32_t)dma != 0)
+        bad = "a DMA address with its low half set (it runs at once)";
+    if (bad) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "fw_cfg state: %s (key 0x%04x, flags 0x%02x)", bad, key, flags);
+        return false;
+    }
+
+    bool taken = fw_cfg_lock(fw);
+    bool same_files = files == fw->files->len && hash == fw_cfg_names_hash(fw);
+    if (same_files) {
+        fw->cur_key = key;
+        fw->selected = selected;
+        fw->cur_offset = offset;
+        fw->dma_addr = dma;
+        fw->guest_started = flags & FW_CFG_STATE_GUEST_STARTED;
+    }
+    unsigned have = fw->files->len;
+    fw_cfg_unlock(fw, taken);
+    if (!same_files) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "fw_cfg state: the source offered %u files (names hash 0x%08x), this "
+                    "machine %u with other names: start the destination with the same "
+                    "firmware, kernel and ACPI options", files, hash, have);
+        return false;
+    }
+    return true;
 }

@@ -89,3 +89,20 @@ bool fw_cfg_update_file(FwCfg *fw, const char *name, void *data, size_t len, GEr
  * Keys move while files are added, which is why adding is refused once the
  * guest has touched the device; ask for a key after the last add. */
 int fw_cfg_file_key(FwCfg *fw, const char *name);
+
+/* Migration section "fw_cfg", version 1 (27 bytes, little-endian):
+ *   u16 selected key (without the write-channel bit),
+ *   u8 flags (bit 0 the key selects an item, bit 1 the guest has used the
+ *      device, so file keys are frozen),
+ *   u64 offset in the item (at most 2^32: SKIP saturates there),
+ *   u64 DMA address register (only the high half, written at 0x514, can be
+ *       non-zero between requests),
+ *   u32 number of files, u32 FNV-1a hash of the file names in key order
+ *       (each with its NUL): the destination must offer the same files, so
+ *       that the key means the same item.
+ * Item contents are not in the section: the machine rebuilds them (and owns
+ * writable items such as the ACPI tables' patched state). */
+#define FW_CFG_STATE_VERSION 1u
+void fw_cfg_state_save(FwCfg *fw, GByteArray *out);
+bool fw_cfg_state_load(FwCfg *fw, const uint8_t *data, size_t len, uint32_t version,
+                       GError **errp);

@@ -6,6 +6,7 @@
 #include "hw/acpi_pm.h"
 
 #include <glib.h>
+#include <string.h>
 #include <time.h>
 
 #include "vmm/runstate.h"
@@ -227,4 +228,63 @@ void acpi_pm_press_power_button(AcpiPm *pm)
     pm->pm1.sts |= PM1_STS_PWRBTN;
     acpi_pm_update_sci(pm);
     g_mutex_unlock(&pm->lock);
+}
+
+/* ---- migration (layout in acpi_pm.h) ---------------------------------- */
+
+#define STATE_LEN 10
+
+void acpi_pm_state_save(AcpiPm *pm, GByteArray *out)
+{
+    uint16_t regs[STATE_LEN / 2];
+
+    g_mutex_lock(&pm->lock);
+    regs[0] = GUINT16_TO_LE(pm->pm1.sts);
+    regs[1] = GUINT16_TO_LE(pm->pm1.en);
+    regs[2] = GUINT16_TO_LE(pm->pm1_cnt);
+    regs[3] = GUINT16_TO_LE(pm->gpe0.sts);
+    regs[4] = GUINT16_TO_LE(pm->gpe0.en);
+    g_mutex_unlock(&pm->lock);
+    g_byte_array_append(out, (const guint8 *)regs, sizeof(regs));
+}
+
+bool acpi_pm_state_load(AcpiPm *pm, const uint8_t *data, size_t len, uint32_t version,
+                        GError **errp)
+{
+    uint16_t regs[STATE_LEN / 2];
+
+    if (version != ACPI_PM_STATE_VERSION) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "acpi-pm state: version %u is not one this ferry reads (%u)", version,
+                    ACPI_PM_STATE_VERSION);
+        return false;
+    }
+    if (len != STATE_LEN) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "acpi-pm state: %zu bytes, expected %d", len, STATE_LEN);
+        return false;
+    }
+    memcpy(regs, data, sizeof(regs));
+    for (unsigned i = 0; i < G_N_ELEMENTS(regs); i++)
+        regs[i] = GUINT16_FROM_LE(regs[i]);
+    /* The control register always reads back with SCI_EN and nothing
+     * outside SCI_EN | SLP_TYP. */
+    if ((regs[2] & ~PM1_CNT_STORED) || !(regs[2] & PM1_CNT_SCI_EN)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "acpi-pm state: PM1 control 0x%04x is not a value the device holds",
+                    regs[2]);
+        return false;
+    }
+
+    g_mutex_lock(&pm->lock);
+    pm->pm1.sts = regs[0];
+    pm->pm1.en = regs[1];
+    pm->pm1_cnt = regs[2];
+    pm->gpe0.sts = regs[3];
+    pm->gpe0.en = regs[4];
+    /* This machine's irqchip has never seen the line: drive it either way. */
+    pm->sci_level = (pm->pm1.sts & pm->pm1.en) || (pm->gpe0.sts & pm->gpe0.en);
+    irq_line_set(&pm->sci, pm->sci_level);
+    g_mutex_unlock(&pm->lock);
+    return true;
 }

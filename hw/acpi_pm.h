@@ -7,7 +7,9 @@
  */
 #pragma once
 
+#include <glib.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hw/irq.h"
@@ -29,3 +31,13 @@ void acpi_pm_raise_gpe(AcpiPm *pm, unsigned bit);
 bool acpi_pm_gpe_enabled(AcpiPm *pm, unsigned bit);
 /* Press the power button (PWRBTN_STS). */
 void acpi_pm_press_power_button(AcpiPm *pm);
+
+/* Migration section "acpi-pm", version 1 (10 bytes, little-endian):
+ *   u16 PM1 status, u16 PM1 enable, u16 PM1 control (SCI_EN and SLP_TYP
+ *   only), u16 GPE0 status, u16 GPE0 enable.
+ * The SCI level follows from them: a load drives the line to it.  The PM
+ * timer is the host's monotonic clock and has no state. */
+#define ACPI_PM_STATE_VERSION 1u
+void acpi_pm_state_save(AcpiPm *pm, GByteArray *out);
+bool acpi_pm_state_load(AcpiPm *pm, const uint8_t *data, size_t len, uint32_t version,
+                        GError **errp);

@@ -248,3 +248,75 @@ void i8042_free(I8042 *kbc)
     g_mutex_clear(&kbc->lock);
     g_free(kbc);
 }
+
+/* ---- migration (layout in i8042.h) ------------------------------------ */
+
+#define STATE_LEN 5
+#define STATE_OBUF_FULL 0x01
+#define STATE_OBUF_FROM_AUX 0x02
+#define STATE_LAST_WRITE_CMD 0x04
+
+void i8042_state_save(I8042 *kbc, GByteArray *out)
+{
+    uint8_t buf[STATE_LEN];
+
+    g_mutex_lock(&kbc->lock);
+    buf[0] = kbc->cmdbyte;
+    buf[1] = kbc->outport;
+    buf[2] = kbc->pending_cmd;
+    buf[3] = kbc->obuf;
+    buf[4] = (kbc->obuf_full ? STATE_OBUF_FULL : 0) |
+             (kbc->obuf_from_aux ? STATE_OBUF_FROM_AUX : 0) |
+             (kbc->last_write_was_cmd ? STATE_LAST_WRITE_CMD : 0);
+    g_mutex_unlock(&kbc->lock);
+    g_byte_array_append(out, buf, sizeof(buf));
+}
+
+static bool pending_cmd_valid(uint8_t cmd)
+{
+    switch (cmd) {
+    case 0:
+    case CMD_WRITE_CMDBYTE:
+    case CMD_WRITE_OUTPORT:
+    case CMD_WRITE_KBD_OBUF:
+    case CMD_WRITE_AUX_OBUF:
+    case CMD_WRITE_AUX:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool i8042_state_load(I8042 *kbc, const uint8_t *data, size_t len, uint32_t version,
+                      GError **errp)
+{
+    if (version != I8042_STATE_VERSION) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "i8042 state: version %u is not one this ferry reads (%u)", version,
+                    I8042_STATE_VERSION);
+        return false;
+    }
+    if (len != STATE_LEN) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "i8042 state: %zu bytes, expected %d", len, STATE_LEN);
+        return false;
+    }
+    if ((data[1] & OUTPORT_DEFAULT) != OUTPORT_DEFAULT || !pending_cmd_valid(data[2]) ||
+        (data[4] & ~(STATE_OBUF_FULL | STATE_OBUF_FROM_AUX | STATE_LAST_WRITE_CMD))) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "i8042 state: output port 0x%02x, pending command 0x%02x or flags 0x%02x "
+                    "is not a state the controller can be in", data[1], data[2], data[4]);
+        return false;
+    }
+
+    g_mutex_lock(&kbc->lock);
+    kbc->cmdbyte = data[0];
+    kbc->outport = data[1];
+    kbc->pending_cmd = data[2];
+    kbc->obuf = data[3];
+    kbc->obuf_full = data[4] & STATE_OBUF_FULL;
+    kbc->obuf_from_aux = data[4] & STATE_OBUF_FROM_AUX;
+    kbc->last_write_was_cmd = data[4] & STATE_LAST_WRITE_CMD;
+    g_mutex_unlock(&kbc->lock);
+    return true;
+}

@@ -7,6 +7,8 @@
  * controller's lock is never held while taking the PM block's. */
 #include "hw/memhp.h"
 
+#include <string.h>
+
 G_DEFINE_QUARK(ferry-memhp-error, memhp_error)
 
 #define REG_BASE_LO 0x00 /* write: selector */
@@ -302,6 +304,139 @@ void memhp_reset(Memhp *m)
     for (unsigned i = 0; i < m->nr_slots; i++)
         m->slots[i].inserting = false;
     g_mutex_unlock(&m->lock);
+}
+
+/* ---- migration (layout in memhp.h) ------------------------------------ */
+
+#define STATE_HEAD_LEN 8u
+#define STATE_SLOT_LEN 29u
+#define SLOT_ENABLED 0x01
+#define SLOT_INSERTING 0x02
+#define SLOT_REMOVING 0x04
+#define SLOT_EJECTING 0x08
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    v = GUINT32_TO_LE(v);
+    memcpy(p, &v, sizeof(v));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    v = GUINT64_TO_LE(v);
+    memcpy(p, &v, sizeof(v));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return GUINT32_FROM_LE(v);
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return GUINT64_FROM_LE(v);
+}
+
+void memhp_state_save(Memhp *m, GByteArray *out)
+{
+    uint8_t head[STATE_HEAD_LEN], rec[STATE_SLOT_LEN];
+
+    g_mutex_lock(&m->lock);
+    put_le32(head, m->nr_slots);
+    put_le32(head + 4, m->selector);
+    g_byte_array_append(out, head, sizeof(head));
+    for (unsigned i = 0; i < m->nr_slots; i++) {
+        const MemhpSlot *s = &m->slots[i];
+        put_le64(rec, s->addr);
+        put_le64(rec + 8, s->size);
+        put_le32(rec + 16, s->node);
+        rec[20] = (s->enabled ? SLOT_ENABLED : 0) | (s->inserting ? SLOT_INSERTING : 0) |
+                  (s->removing ? SLOT_REMOVING : 0) | (s->ejecting ? SLOT_EJECTING : 0);
+        put_le32(rec + 21, s->ost_event);
+        put_le32(rec + 25, s->ost_status);
+        g_byte_array_append(out, rec, sizeof(rec));
+    }
+    g_mutex_unlock(&m->lock);
+}
+
+/* NULL if the slot is a state the controller can be in, else why not. */
+static const char *slot_state_problem(const MemhpSlot *s, uint8_t flags)
+{
+    if (flags & ~(SLOT_ENABLED | SLOT_INSERTING | SLOT_REMOVING | SLOT_EJECTING))
+        return "unknown flag bits";
+    if (s->enabled && s->ejecting)
+        return "both enabled and ejecting";
+    if ((s->inserting || s->removing) && !s->enabled)
+        return "an event pending without a DIMM";
+    if ((s->enabled || s->ejecting) && (s->size == 0 || s->addr + s->size - 1 < s->addr))
+        return "a range that is empty or wraps";
+    if (!s->enabled && !s->ejecting && (s->addr || s->size || s->node))
+        return "a range but no DIMM";
+    return NULL;
+}
+
+bool memhp_state_load(Memhp *m, const uint8_t *data, size_t len, uint32_t version,
+                      GError **errp)
+{
+    if (version != MEMHP_STATE_VERSION) {
+        g_set_error(errp, MEMHP_ERROR, MEMHP_ERROR_INVALID,
+                    "memhp state: version %u is not one this ferry reads (%u)", version,
+                    MEMHP_STATE_VERSION);
+        return false;
+    }
+    if (len < STATE_HEAD_LEN) {
+        g_set_error(errp, MEMHP_ERROR, MEMHP_ERROR_INVALID,
+                    "memhp state: %zu bytes, shorter than its %u-byte header", len,
+                    STATE_HEAD_LEN);
+        return false;
+    }
+    uint32_t nr_slots = get_le32(data), selector = get_le32(data + 4);
+    if (nr_slots != m->nr_slots) {
+        g_set_error(errp, MEMHP_ERROR, MEMHP_ERROR_INVALID,
+                    "memhp state: the source had %u slots, this machine has %u (slots=)",
+                    nr_slots, m->nr_slots);
+        return false;
+    }
+    if (len != STATE_HEAD_LEN + (size_t)nr_slots * STATE_SLOT_LEN) {
+        g_set_error(errp, MEMHP_ERROR, MEMHP_ERROR_INVALID,
+                    "memhp state: %zu bytes for %u slots (want %zu)", len, nr_slots,
+                    STATE_HEAD_LEN + (size_t)nr_slots * STATE_SLOT_LEN);
+        return false;
+    }
+
+    g_autofree MemhpSlot *slots = g_new0(MemhpSlot, MAX(nr_slots, 1));
+    for (unsigned i = 0; i < nr_slots; i++) {
+        const uint8_t *rec = data + STATE_HEAD_LEN + (size_t)i * STATE_SLOT_LEN;
+        MemhpSlot *s = &slots[i];
+        uint8_t flags = rec[20];
+
+        s->addr = get_le64(rec);
+        s->size = get_le64(rec + 8);
+        s->node = get_le32(rec + 16);
+        s->enabled = flags & SLOT_ENABLED;
+        s->inserting = flags & SLOT_INSERTING;
+        s->removing = flags & SLOT_REMOVING;
+        s->ejecting = flags & SLOT_EJECTING;
+        s->ost_event = get_le32(rec + 21);
+        s->ost_status = get_le32(rec + 25);
+        const char *problem = slot_state_problem(s, flags);
+        if (problem) {
+            g_set_error(errp, MEMHP_ERROR, MEMHP_ERROR_INVALID,
+                        "memhp state: slot %u has %s (flags 0x%02x)", i, problem, flags);
+            return false;
+        }
+    }
+
+    g_mutex_lock(&m->lock);
+    m->selector = selector;
+    if (nr_slots)
+        memcpy(m->slots, slots, nr_slots * sizeof(*slots));
+    g_mutex_unlock(&m->lock);
+    return true;
 }
 
 /* ---- AML ----

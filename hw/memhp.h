@@ -116,3 +116,19 @@ void memhp_reset(Memhp *m);
 void memhp_build_aml(Aml *sb, Aml *gpe, unsigned nr_slots, uint16_t base);
 /* For AcpiConfig.dsdt_hook, with the Memhp as dsdt_hook_opaque. */
 void memhp_dsdt_hook(void *opaque, Aml *sb, Aml *gpe);
+
+/* Migration section "memhp", version 1 (little-endian):
+ *   u32 slot count (must equal this controller's), u32 selector (as the
+ *   guest wrote it: may be out of range),
+ *   per slot, 29 bytes: u64 base, u64 size, u32 proximity node,
+ *     u8 flags (bit 0 enabled, bit 1 insert pending, bit 2 remove pending,
+ *     bit 3 ejecting), u32 last _OST event, u32 last _OST status.
+ * Checked on load: an enabled slot has a non-empty range that does not
+ * wrap; insert/remove pending only on an enabled slot; ejecting only on a
+ * disabled one; an empty slot has base, size and node 0.  The GPE itself
+ * is the PM block's state.  A slot that was ejecting at the source is still
+ * ejecting here: the machine finishes the removal (memhp_slot_cleared). */
+#define MEMHP_STATE_VERSION 1u
+void memhp_state_save(Memhp *m, GByteArray *out);
+bool memhp_state_load(Memhp *m, const uint8_t *data, size_t len, uint32_t version,
+                      GError **errp);

@@ -60,3 +60,34 @@ void reset_control_free(ResetControl *rc)
     g_mutex_clear(&rc->lock);
     g_free(rc);
 }
+
+/* ---- migration (layout in reset_control.h) ---------------------------- */
+
+void reset_control_state_save(ResetControl *rc, GByteArray *out)
+{
+    g_mutex_lock(&rc->lock);
+    uint8_t value = rc->value;
+    g_mutex_unlock(&rc->lock);
+    g_byte_array_append(out, &value, 1);
+}
+
+bool reset_control_state_load(ResetControl *rc, const uint8_t *data, size_t len,
+                              uint32_t version, GError **errp)
+{
+    if (version != RESET_CONTROL_STATE_VERSION) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "reset-control state: version %u is not one this ferry reads (%u)",
+                    version, RESET_CONTROL_STATE_VERSION);
+        return false;
+    }
+    if (len != 1 || (data[0] & ~RCR_SYS_RST)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "reset-control state: want 1 byte holding only SYS_RST, got %zu bytes%s",
+                    len, len == 1 ? " with other bits set" : "");
+        return false;
+    }
+    g_mutex_lock(&rc->lock);
+    rc->value = data[0];
+    g_mutex_unlock(&rc->lock);
+    return true;
+}

@@ -15,6 +15,7 @@
  */
 #include "hw/rtc.h"
 
+#include <string.h>
 #include <time.h>
 
 #define RTC_INDEX_PORT 0x70
@@ -338,4 +339,83 @@ void rtc_set_cmos(Rtc *rtc, uint8_t index, uint8_t value)
     if (index >= REG_D + 1 && index < CMOS_SIZE && index != REG_CENTURY)
         rtc->cmos[index] = value;
     g_mutex_unlock(&rtc->lock);
+}
+
+/* ---- migration (layout in rtc.h) -------------------------------------- */
+
+#define STATE_LEN (1 + CMOS_SIZE + 8 + 8)
+/* Further than any date the registers can hold (year 0 to 9999): keeps
+ * host time + offset far from overflowing. */
+#define STATE_OFFSET_MAX ((gint64)1000000000000)
+
+static void put_i64(uint8_t *p, gint64 v)
+{
+    guint64 le = GUINT64_TO_LE((guint64)v);
+
+    memcpy(p, &le, sizeof(le));
+}
+
+static gint64 get_i64(const uint8_t *p)
+{
+    guint64 le;
+
+    memcpy(&le, p, sizeof(le));
+    return (gint64)GUINT64_FROM_LE(le);
+}
+
+void rtc_state_save(Rtc *rtc, GByteArray *out)
+{
+    uint8_t buf[STATE_LEN];
+
+    g_mutex_lock(&rtc->lock);
+    buf[0] = rtc->index;
+    memcpy(buf + 1, rtc->cmos, CMOS_SIZE);
+    put_i64(buf + 1 + CMOS_SIZE, rtc->offset_s);
+    put_i64(buf + 1 + CMOS_SIZE + 8, rtc->last_c_read_s);
+    g_mutex_unlock(&rtc->lock);
+    g_byte_array_append(out, buf, sizeof(buf));
+}
+
+bool rtc_state_load(Rtc *rtc, const uint8_t *data, size_t len, uint32_t version,
+                    GError **errp)
+{
+    const char *bad = NULL;
+
+    if (version != RTC_STATE_VERSION) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "rtc state: version %u is not one this ferry reads (%u)", version,
+                    RTC_STATE_VERSION);
+        return false;
+    }
+    if (len != STATE_LEN) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "rtc state: %zu bytes, expected %d", len, STATE_LEN);
+        return false;
+    }
+    const uint8_t *cmos = data + 1;
+    gint64 offset = get_i64(data + 1 + CMOS_SIZE);
+    gint64 last_c = get_i64(data + 1 + CMOS_SIZE + 8);
+
+    if (data[0] & ~INDEX_MASK)
+        bad = "index above 0x7f";
+    else if (cmos[REG_A] & A_UIP)
+        bad = "register A has UIP stored";
+    else if ((cmos[REG_B] & B_SET) && (cmos[REG_B] & B_UPDATE_IRQ))
+        bad = "register B has both SET and UIE";
+    else if (offset > STATE_OFFSET_MAX || offset < -STATE_OFFSET_MAX)
+        bad = "clock offset out of range";
+    else if (last_c > STATE_OFFSET_MAX * 2 || last_c < -STATE_OFFSET_MAX * 2)
+        bad = "last register C read out of range";
+    if (bad) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL, "rtc state: %s", bad);
+        return false;
+    }
+
+    g_mutex_lock(&rtc->lock);
+    rtc->index = data[0];
+    memcpy(rtc->cmos, cmos, CMOS_SIZE);
+    rtc->offset_s = offset;
+    rtc->last_c_read_s = last_c;
+    g_mutex_unlock(&rtc->lock);
+    return true;
 }

@@ -358,3 +358,118 @@ void serial_free(Serial *s)
     g_mutex_clear(&s->lock);
     g_free(s);
 }
+
+/* ---- migration (layout in serial.h) ----------------------------------- */
+
+#define STATE_FIXED_LEN 12
+#define STATE_OVERRUN 0x01
+#define STATE_THRE_PENDING 0x02
+#define STATE_IRQ 0x04
+
+void serial_state_save(Serial *s, GByteArray *out)
+{
+    uint8_t head[STATE_FIXED_LEN];
+
+    g_mutex_lock(&s->lock);
+    head[0] = s->ier;
+    head[1] = s->lcr;
+    head[2] = s->mcr;
+    head[3] = s->fcr;
+    head[4] = s->scr;
+    head[5] = s->dll;
+    head[6] = s->dlm;
+    head[7] = s->msr;
+    head[8] = (s->overrun ? STATE_OVERRUN : 0) | (s->thre_pending ? STATE_THRE_PENDING : 0) |
+              (s->irq_level ? STATE_IRQ : 0);
+    head[9] = s->last_rx;
+    head[10] = s->rx_count & 0xff;
+    head[11] = s->rx_count >> 8;
+    g_byte_array_append(out, head, sizeof(head));
+    for (size_t i = 0; i < s->rx_count; i++)
+        g_byte_array_append(out, &s->rx[(s->rx_head + i) % SERIAL_BACKLOG_SIZE], 1);
+    g_mutex_unlock(&s->lock);
+}
+
+static bool state_error(GError **errp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static bool state_error(GError **errp, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL, "serial state: %s", msg);
+    return false;
+}
+
+bool serial_state_load(Serial *s, const uint8_t *data, size_t len, uint32_t version,
+                       GError **errp)
+{
+    if (version != SERIAL_STATE_VERSION)
+        return state_error(errp, "version %u is not one this ferry reads (%u)", version,
+                           SERIAL_STATE_VERSION);
+    if (len < STATE_FIXED_LEN)
+        return state_error(errp, "%zu bytes, shorter than the %d fixed ones", len,
+                           STATE_FIXED_LEN);
+
+    /* Decode into a scratch copy, so that a bad stream changes nothing. */
+    Serial n = { 0 };
+    n.ier = data[0];
+    n.lcr = data[1];
+    n.mcr = data[2];
+    n.fcr = data[3];
+    n.scr = data[4];
+    n.dll = data[5];
+    n.dlm = data[6];
+    n.msr = data[7];
+    uint8_t flags = data[8];
+    n.last_rx = data[9];
+    n.rx_count = data[10] | (size_t)data[11] << 8;
+
+    if (n.ier & ~IER_MASK)
+        return state_error(errp, "IER 0x%02x has bits a 16550A lacks", n.ier);
+    if (n.mcr & ~MCR_MASK)
+        return state_error(errp, "MCR 0x%02x has bits a 16550A lacks", n.mcr);
+    if (n.fcr != 0 && (!(n.fcr & FCR_FIFO_ENABLE) || (n.fcr & ~FCR_STORED)))
+        return state_error(errp, "FCR 0x%02x is not a value the device stores", n.fcr);
+    if ((n.msr & ~MSR_DELTAS) != modem_lines(&n))
+        return state_error(errp, "MSR 0x%02x disagrees with MCR 0x%02x's modem lines", n.msr,
+                           n.mcr);
+    if (flags & ~(STATE_OVERRUN | STATE_THRE_PENDING | STATE_IRQ))
+        return state_error(errp, "unknown flags 0x%02x", flags);
+    if (n.rx_count > SERIAL_BACKLOG_SIZE)
+        return state_error(errp, "%zu received bytes, more than the %d-byte backlog",
+                           n.rx_count, SERIAL_BACKLOG_SIZE);
+    if (len != STATE_FIXED_LEN + n.rx_count)
+        return state_error(errp, "%zu bytes for %zu received bytes (want %zu)", len,
+                           n.rx_count, STATE_FIXED_LEN + n.rx_count);
+    n.overrun = flags & STATE_OVERRUN;
+    n.thre_pending = flags & STATE_THRE_PENDING;
+    bool level = pending_interrupt(&n) != IIR_NO_INT;
+    if (level != !!(flags & STATE_IRQ))
+        return state_error(errp, "IRQ line %s, but the registers say %s",
+                           (flags & STATE_IRQ) ? "high" : "low", level ? "high" : "low");
+
+    g_mutex_lock(&s->lock);
+    s->ier = n.ier;
+    s->lcr = n.lcr;
+    s->mcr = n.mcr;
+    s->fcr = n.fcr;
+    s->scr = n.scr;
+    s->dll = n.dll;
+    s->dlm = n.dlm;
+    s->msr = n.msr;
+    s->overrun = n.overrun;
+    s->thre_pending = n.thre_pending;
+    s->last_rx = n.last_rx;
+    s->rx_head = 0;
+    s->rx_count = n.rx_count;
+    memcpy(s->rx, data + STATE_FIXED_LEN, n.rx_count);
+    /* Drive the line whatever it was: this KVM has never seen it. */
+    s->irq_level = level;
+    irq_line_set(&s->irq, level);
+    g_mutex_unlock(&s->lock);
+    return true;
+}
