@@ -125,6 +125,8 @@ bool ctl_build_command(char **words, const char *raw, char **name, JsonObject **
         head_key = "driver";
     else if (g_str_equal(command, "device_del") || g_str_equal(command, "object-del"))
         head_key = "id";
+    else if (g_str_equal(command, "migrate") || g_str_equal(command, "migrate-incoming"))
+        head_key = "uri";
     if (head_key && *rest && !strchr(*rest, '=')) {
         json_object_set_string_member(obj, head_key, *rest);
         rest++;
@@ -392,8 +394,49 @@ static bool ctl_wait_event(CtlConn *conn, const char *name, int64_t deadline_us,
     }
 }
 
+/* migrate --progress: one line redrawn from query-migrate until the end;
+ * true if the migration completed. */
+static bool ctl_progress(CtlConn *conn, GError **errp)
+{
+    for (unsigned id = 2;; id++) {
+        int64_t deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+        g_autoptr(JsonObject) event = NULL;
+        g_autoptr(JsonObject) reply =
+            ctl_execute(conn, "query-migrate", NULL, id, deadline, NULL, &event, errp);
+        JsonNode *ret = reply ? ctl_reply_value(reply, errp) : NULL;
+        JsonObject *o = ret && JSON_NODE_HOLDS_OBJECT(ret) ? json_node_get_object(ret) : NULL;
+        JsonObject *ram = o && json_object_has_member(o, "ram")
+                              ? json_object_get_object_member(o, "ram") : NULL;
+        const char *status = o && json_object_has_member(o, "status")
+                                 ? json_object_get_string_member(o, "status") : "none";
+        double sent = ram ? json_object_get_int_member(ram, "transferred") : 0;
+        double left = ram ? json_object_get_int_member(ram, "remaining") : 0;
+        double mbps = ram ? json_object_get_double_member(ram, "mbps") : 0;
+        double rate = ram ? json_object_get_int_member(ram, "dirty-pages-rate") : 0;
+        double bytes_s = mbps * 1e6 / 8;
+
+        if (!o)
+            return false;
+        printf("\r%-9s %5.1f%%  %8.1f MiB/s  dirty %7.0f pages/s  remaining %8.1f MiB  "
+               "ETA %5.1f s ", status, sent + left > 0 ? 100.0 * sent / (sent + left) : 0,
+               bytes_s / (1 << 20), rate, left / (1 << 20), bytes_s > 0 ? left / bytes_s : 0);
+        fflush(stdout);
+        if (g_str_equal(status, "completed") || g_str_equal(status, "failed") ||
+            g_str_equal(status, "cancelled")) {
+            putchar('\n');
+            if (g_str_equal(status, "completed"))
+                return true;
+            g_set_error(errp, G_IO_ERROR, G_IO_ERROR_FAILED, "migration %s: %s", status,
+                        json_object_has_member(o, "error-desc")
+                            ? json_object_get_string_member(o, "error-desc") : "no reason given");
+            return false;
+        }
+        g_usleep(200 * 1000);
+    }
+}
+
 static bool ctl_run(CtlConn *conn, char **words, const char *raw, const char *wait_event,
-                    int timeout_s, GError **errp)
+                    bool progress, int timeout_s, GError **errp)
 {
     int64_t deadline = g_get_monotonic_time() + (int64_t)timeout_s * G_USEC_PER_SEC;
     g_autofree char *name = NULL;
@@ -417,6 +460,8 @@ static bool ctl_run(CtlConn *conn, char **words, const char *raw, const char *wa
         ctl_print_object(stdout, event);
         return true;
     }
+    if (progress)
+        return ctl_progress(conn, errp);
     return !wait_event || ctl_wait_event(conn, wait_event, deadline, timeout_s, errp);
 }
 
@@ -424,7 +469,7 @@ int ctl_main(int argc, char **argv)
 {
     g_autofree char *raw = NULL, *wait_event = NULL;
     gint timeout_s = CTL_DEFAULT_TIMEOUT_S;
-    gboolean verbose = FALSE;
+    gboolean verbose = FALSE, progress = FALSE;
     GOptionEntry entries[] = {
         { "raw", 0, 0, G_OPTION_ARG_STRING, &raw,
           "Send this JSON object as the command's arguments", "JSON" },
@@ -432,6 +477,9 @@ int ctl_main(int argc, char **argv)
           "Wait for this event (after the command, if one is given) and print it", "NAME" },
         { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s,
           "Seconds to wait for the reply and the event (default 30)", "S" },
+        { "progress", 0, 0, G_OPTION_ARG_NONE, &progress,
+          "After migrate: draw a live progress line until it ends (status 1 unless it "
+          "completed)", NULL },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
           "Print other events to stderr as they come", NULL },
         { NULL },
@@ -448,7 +496,8 @@ int ctl_main(int argc, char **argv)
         ctx, "Commands: info mtree|ramblock|memslots|memory-devices, query-status, stop, cont, quit,\n"
              "system_powerdown, object-add TYPE k=v..., device_add DRIVER k=v...,\n"
              "device_del ID, object-del ID, query-memory-devices, query-memdev,\n"
-             "query-acpi-ospm-status, or any QMP command with k=v arguments.\n"
+             "query-acpi-ospm-status, migrate URI [--progress], migrate_cancel, query-migrate,\n"
+             "migrate-set-parameters k=v..., or any QMP command with k=v arguments.\n"
              "Values: on/off/true/false are booleans, numbers (0x...) integers, and\n"
              "size=1G is 1073741824.  Exit status: 0 on success, 1 on an error.\n");
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
@@ -464,7 +513,7 @@ int ctl_main(int argc, char **argv)
     }
     conn.path = argv[1];
     conn.verbose = verbose;
-    ok = ctl_run(&conn, argv + 2, raw, wait_event, timeout_s, &err);
+    ok = ctl_run(&conn, argv + 2, raw, wait_event, progress, timeout_s, &err);
     if (conn.fd >= 0)
         close(conn.fd);
     g_string_free(conn.in, TRUE);

@@ -7,22 +7,14 @@
 #include <signal.h>
 #include <string.h>
 
-#include "firmware/fw_cfg.h"
-#include "hw/acpi_pm.h"
 #include "hw/chardev.h"
-#include "hw/debug_exit.h"
-#include "hw/debugcon.h"
-#include "hw/i8042.h"
-#include "hw/reset_control.h"
-#include "hw/rtc.h"
-#include "hw/serial.h"
 #include "mem/ram_block.h"
 #include "mem/region.h"
 #include "vmm/embedded_guest.h"
-#include "vmm/memory_hotplug.h"
-#include "vmm/pc_firmware.h"
-#include "vmm/qmp_hotplug.h"
+#include "vmm/machine_internal.h"
 #include "vmm/qmp_commands.h"
+#include "vmm/qmp_hotplug.h"
+#include "vmm/qmp_migration.h"
 #include "vmm/runstate.h"
 
 #define GiB (1ull << 30)
@@ -43,46 +35,6 @@
 #define ACPI_GPE0_BASE 0xafe0
 #define ACPI_SCI_IRQ 9
 #define ACPI_S5_SLP_TYP 5
-
-struct Machine {
-    MachineConfig config;
-    Kvm *kvm;
-
-    RamBlock *ram;
-    MemoryRegion *system; /* root of `memory` */
-    MemoryRegion *io_root; /* root of `io` */
-    MemoryRegion *ram_mr; /* the whole block; only its aliases are mapped */
-    MemoryRegion *ram_below_4g, *ram_above_4g;
-    AddressSpace *memory, *io;
-    KvmMemslots *memslots;
-    uint64_t ram_below_4g_size, ram_above_4g_size;
-
-    Chardev *serial_chr, *debugcon_chr;
-    Serial *serial;
-    Rtc *rtc;
-    I8042 *i8042;
-    DebugExit *debug_exit;
-    Debugcon *debugcon;
-    AcpiPm *acpi_pm;
-    ResetControl *reset_control;
-
-    PcFirmware *firmware;
-    MemoryHotplug *hotplug;
-    GMappedFile *kernel_file, *initrd_file;
-    BootConfig boot_config;
-    BootEntry boot_entry;
-
-    Vcpus *vcpus;
-    GMainLoop *loop;
-    int exit_status;
-
-    QmpServer *qmp; /* --api-socket */
-    bool user_paused; /* machine_pause(); main thread only */
-    /* Why the run ends, for the SHUTDOWN event, when the host ends it or a
-     * reset does (NULL: derived from the exit status). */
-    const char *shutdown_reason;
-    bool shutdown_announced;
-};
 
 uint64_t machine_max_ram(void)
 {
@@ -109,6 +61,7 @@ static bool machine_create_memory(Machine *m, GError **errp)
     m->memory = address_space_new("memory", m->system);
     m->io = address_space_new("I/O", m->io_root);
     m->memslots = kvm_memslots_new(m->kvm->vm_fd, m->kvm->nr_memslots, NULL, NULL);
+    kvm_memslots_set_dirty_tracking(m->memslots, m->kvm->dirty_tracking, m->kvm->dirty_log_manual);
     memory_listener_register(kvm_memslots_listener(m->memslots), m->memory);
 
     /* Both windows are aliases of the one block, as on QEMU's PC: the block
@@ -344,7 +297,7 @@ static bool machine_create_firmware(Machine *m, GError **errp)
  * firmware, the BSP starts at the reset vector and firmware does this. */
 static bool machine_load_kernel(Machine *m, GError **errp)
 {
-    if (m->config.firmware_path)
+    if (m->config.firmware_path || m->config.incoming)
         return true;
     return pc_firmware_install_acpi(m->firmware, errp) &&
            boot_load(&m->boot_config, &m->boot_entry, errp);
@@ -352,7 +305,7 @@ static bool machine_load_kernel(Machine *m, GError **errp)
 
 static const BootEntry *machine_boot_entry(Machine *m)
 {
-    return m->config.firmware_path ? NULL : &m->boot_entry;
+    return m->config.firmware_path || m->config.incoming ? NULL : &m->boot_entry;
 }
 
 static void machine_quiesce_pause(void *opaque)
@@ -385,8 +338,12 @@ Machine *machine_new(const MachineConfig *config, GError **errp)
             goto fail;
         }
         qmp_commands_register_machine(m->qmp, m);
+        qmp_migration_register(m->qmp, m);
     }
     m->kvm = kvm_open(errp);
+    /* Before any vCPU exists: a dirty ring is set up per vCPU at creation. */
+    if (m->kvm && !kvm_enable_dirty_tracking(m->kvm, config->dirty_tracking, 0, errp))
+        goto fail;
     if (!m->kvm || !machine_create_memory(m, errp) || !machine_create_devices(m, errp) ||
         !machine_create_hotplug(m, errp) || !machine_map_boot_files(m, errp) ||
         !machine_create_firmware(m, errp) ||
@@ -397,10 +354,14 @@ Machine *machine_new(const MachineConfig *config, GError **errp)
         .count = config->cpus,
         .memory = m->memory,
         .io = m->io,
+        .memslots = m->memslots,
         .trace_unassigned = config->trace_unassigned,
     };
     m->vcpus = vcpus_new(&vc, errp);
     if (!m->vcpus || !vcpus_reset(m->vcpus, machine_boot_entry(m), errp))
+        goto fail;
+    m->migration = machine_migration_new(m, errp);
+    if (!m->migration)
         goto fail;
     if (config->dump_acpi_dir && !pc_firmware_dump_acpi(m->firmware, config->dump_acpi_dir, errp))
         goto fail;
@@ -420,6 +381,7 @@ void machine_free(Machine *m)
     /* Tearing down the memory map must not try to pause freed vCPUs. */
     if (m->memslots)
         kvm_memslots_set_quiesce(m->memslots, NULL);
+    g_clear_pointer(&m->migration, machine_migration_free);
     g_clear_pointer(&m->vcpus, vcpus_free);
     /* After the vCPU threads (they may emit events), before the devices. */
     g_clear_pointer(&m->qmp, qmp_server_free);
@@ -511,6 +473,10 @@ MachineRunState machine_run_state(Machine *m)
 {
     if (runstate_exit_requested())
         return MACHINE_SHUTDOWN;
+    if (m->config.incoming && !m->vcpus_started)
+        return MACHINE_INMIGRATE;
+    if (machine_migration_completed(m))
+        return MACHINE_POSTMIGRATE;
     return m->user_paused ? MACHINE_PAUSED : MACHINE_RUNNING;
 }
 
@@ -598,14 +564,28 @@ static gboolean machine_on_signal(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+void machine_start_vcpus(Machine *m)
+{
+    m->vcpus_started = true;
+    vcpus_start(m->vcpus);
+}
+
 int machine_run(Machine *m)
 {
     guint sigint = g_unix_signal_add(SIGINT, machine_on_signal, m);
     guint sigterm = g_unix_signal_add(SIGTERM, machine_on_signal, m);
 
+    g_autoptr(GError) err = NULL;
+
     m->loop = g_main_loop_new(NULL, FALSE);
     runstate_set_waker(machine_wake, m);
-    vcpus_start(m->vcpus);
+    if (!m->config.incoming)
+        machine_start_vcpus(m);
+    else if (!g_str_equal(m->config.incoming, "defer") &&
+             !machine_migration_incoming(m, m->config.incoming, &err)) {
+        g_printerr("ferry: --incoming %s: %s\n", m->config.incoming, err->message);
+        machine_request_host_exit(m, FERRY_EXIT_USAGE, "host-error");
+    }
     /* A request may have come before the waker was set. */
     g_idle_add(machine_handle_request, m);
     g_main_loop_run(m->loop);

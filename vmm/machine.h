@@ -36,6 +36,9 @@ typedef struct MachineConfig {
     OnReset on_reset;
     bool trace_unassigned;
     const char *dump_acpi_dir; /* write the ACPI tables there before booting */
+    DirtyTracking dirty_tracking; /* how KVM reports dirty pages to migration */
+    const char *incoming; /* --incoming URI or "defer": the guest comes from a stream */
+    bool start_paused; /* --paused: after an incoming migration, do not run the guest */
     const char *api_socket; /* QMP control socket path, NULL = none */
 } MachineConfig;
 
@@ -48,6 +51,10 @@ void machine_free(Machine *machine);
 
 /* `info mtree|ramblock|memslots` into out; false for an unknown topic. */
 bool machine_info(Machine *machine, const char *topic, GString *out);
+
+/* Starts the vCPU threads (once; an incoming migration does it when its
+ * stream has loaded). */
+void machine_start_vcpus(Machine *machine);
 
 /* Runs the guest until it ends; returns ferry's exit status. */
 int machine_run(Machine *machine);
@@ -64,6 +71,8 @@ typedef enum MachineRunState {
     MACHINE_RUNNING,
     MACHINE_PAUSED, /* stopped by machine_pause() */
     MACHINE_SHUTDOWN, /* the run is ending */
+    MACHINE_INMIGRATE, /* waiting for (or loading) an incoming migration */
+    MACHINE_POSTMIGRATE, /* migrated away: paused until quit */
 } MachineRunState;
 
 /* Main thread only, while machine_run() runs. */

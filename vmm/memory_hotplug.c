@@ -3,6 +3,7 @@
 #include <inttypes.h>
 
 #include "hw/memhp.h"
+#include "mem/address_space.h"
 
 struct MemoryHotplug {
     DeviceMemory *dm;
@@ -181,8 +182,17 @@ bool memory_hotplug_del_backend(MemoryHotplug *mh, const char *id, GError **errp
 
 bool memory_hotplug_add_dimm(MemoryHotplug *mh, const PcDimmConfig *cfg, GError **errp)
 {
-    PcDimm *dimm = pc_dimm_plug(mh->dm, cfg, errp);
+    PcDimm *dimm;
 
+    /* The migration stream lists RAM blocks up front: a new one would be
+     * logged but never announced to the destination. */
+    if (memory_global_dirty_log_enabled()) {
+        g_set_error(errp, DEVICE_MEMORY_ERROR, DEVICE_MEMORY_ERROR_BUSY,
+                    "pc-dimm '%s': memory hotplug is not possible while a migration is running",
+                    cfg->id);
+        return false;
+    }
+    dimm = pc_dimm_plug(mh->dm, cfg, errp);
     if (!dimm)
         return false;
     /* Mapped first, announced second: the guest may touch it at once. */
@@ -257,4 +267,14 @@ static void format_dimm(PcDimm *dimm, void *opaque)
 void memory_hotplug_format(MemoryHotplug *mh, GString *out)
 {
     memory_hotplug_foreach_dimm(mh, format_dimm, out);
+}
+
+DeviceMemory *memory_hotplug_device_memory(MemoryHotplug *mh)
+{
+    return mh->dm;
+}
+
+Memhp *memory_hotplug_memhp(MemoryHotplug *mh)
+{
+    return mh->memhp;
 }

@@ -59,6 +59,9 @@ bool memory_hotplug_del_dimm(MemoryHotplug *mh, const char *id, GError **errp);
 
 /* Slots 0 when the VM has no hotplug window (no slots= given). */
 unsigned memory_hotplug_slots(MemoryHotplug *mh);
+/* The window (NULL without slots) and the ACPI controller, for migration. */
+DeviceMemory *memory_hotplug_device_memory(MemoryHotplug *mh);
+struct Memhp *memory_hotplug_memhp(MemoryHotplug *mh);
 PcDimm *memory_hotplug_dimm_at_slot(MemoryHotplug *mh, unsigned slot);
 void memory_hotplug_foreach_dimm(MemoryHotplug *mh, PcDimmFn fn, void *opaque);
 /* The guest's last _OST for a slot (query-acpi-ospm-status). */

@@ -202,7 +202,9 @@ static char **split_info(char **given)
 bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
 {
     g_autofree char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *boot = NULL;
-    g_autofree char *firmware = NULL, *dump_acpi = NULL;
+    g_autofree char *firmware = NULL, *dump_acpi = NULL, *dirty_tracking = NULL;
+    g_autofree char *incoming = NULL;
+    gboolean paused = FALSE;
     g_autofree char *cpus = NULL, *memory = NULL, *serial = NULL, *debugcon = NULL;
     g_autofree char *on_reset = NULL, *api_socket = NULL;
     g_auto(GStrv) info = NULL;
@@ -233,6 +235,14 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
           "On a guest reset: exit (status 0, the default) or reboot", "exit|reboot" },
         { "info", 0, 0, G_OPTION_ARG_STRING_ARRAY, &info,
           "Print mtree, ramblock or memslots after set-up, then boot (repeatable)", "WHAT" },
+        { "dirty-tracking", 0, 0, G_OPTION_ARG_STRING, &dirty_tracking,
+          "How KVM reports pages the guest wrote, for live migration: bitmap (the default) or "
+          "ring (per-vCPU dirty rings)", "bitmap|ring" },
+        { "incoming", 0, 0, G_OPTION_ARG_STRING, &incoming,
+          "Wait for a live migration on tcp:HOST:PORT, unix:PATH or fd:N (or defer: "
+          "until QMP migrate-incoming) and run the guest it brings", "URI" },
+        { "paused", 0, 0, G_OPTION_ARG_NONE, &paused,
+          "With --incoming: load the guest but leave it paused (QMP cont runs it)", NULL },
         { "dump-acpi", 0, 0, G_OPTION_ARG_FILENAME, &dump_acpi,
           "Write every ACPI table as DIR/<SIG>.dat, then boot", "DIR" },
         { "trace-unassigned", 0, 0, G_OPTION_ARG_NONE, &trace_unassigned,
@@ -269,6 +279,8 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
         (debugcon && !check_chardev_spec("--debugcon", debugcon, errp)) ||
         (on_reset && !check_on_reset(on_reset, &mc->on_reset, errp)))
         return false;
+    if (dirty_tracking && !dirty_tracking_parse(dirty_tracking, &mc->dirty_tracking, errp))
+        return false;
     if (boot && !boot_kind_parse(boot, &mc->boot_kind)) {
         g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                     "--boot %s: use linux, pvh or multiboot", boot);
@@ -277,6 +289,13 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
     opts->info = split_info(info);
     if (!check_info(opts->info, errp))
         return false;
+    if (paused && !incoming) {
+        g_set_error_literal(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                            "--paused goes with --incoming");
+        return false;
+    }
+    mc->incoming = g_steal_pointer(&incoming);
+    mc->start_paused = paused;
     mc->firmware_path = g_steal_pointer(&firmware);
     mc->dump_acpi_dir = g_steal_pointer(&dump_acpi);
     mc->api_socket = g_steal_pointer(&api_socket);
@@ -292,6 +311,7 @@ void run_options_clear(RunOptions *opts)
 {
     MachineConfig *mc = &opts->machine;
 
+    g_free((char *)mc->incoming);
     g_free((char *)mc->firmware_path);
     g_free((char *)mc->dump_acpi_dir);
     g_free((char *)mc->api_socket);

@@ -155,3 +155,8 @@ bool pc_firmware_dump_acpi(PcFirmware *pf, const char *dir, GError **errp)
 {
     return acpi_dump(&pf->acpi, dir, errp);
 }
+
+FwCfg *pc_firmware_fw_cfg(PcFirmware *pf)
+{
+    return pf->fw_cfg;
+}

@@ -38,3 +38,6 @@ bool pc_firmware_install_acpi(PcFirmware *pf, GError **errp);
 bool pc_firmware_reset(PcFirmware *pf, GError **errp);
 
 bool pc_firmware_dump_acpi(PcFirmware *pf, const char *dir, GError **errp);
+
+/* The fw_cfg device, for its migration section. */
+struct FwCfg *pc_firmware_fw_cfg(PcFirmware *pf);

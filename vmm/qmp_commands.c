@@ -16,6 +16,8 @@ static JsonNode *qmp_query_status(QmpServer *s, JsonObject *args, void *opaque, 
         [MACHINE_RUNNING] = "running",
         [MACHINE_PAUSED] = "paused",
         [MACHINE_SHUTDOWN] = "shutdown",
+        [MACHINE_INMIGRATE] = "inmigrate",
+        [MACHINE_POSTMIGRATE] = "postmigrate",
     };
     MachineRunState state = machine_run_state(opaque);
     JsonObject *ret;

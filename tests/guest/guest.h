@@ -109,6 +109,8 @@ void serial_init(void);
 void serial_putc(char c);
 void serial_puts(const char *s);
 char serial_getc(void);
+/* One LSR read; the received byte, or -1 when none is waiting. */
+int serial_trygetc(void);
 void printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* exit.c: never return */

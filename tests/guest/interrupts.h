@@ -18,6 +18,10 @@ typedef void (*interrupt_handler)(struct interrupt_frame *frame);
 #define VECTOR_INVALID_OPCODE 6     /* also the ring 3 -> ring 0 return, see user.S */
 
 void interrupts_init(void);
+/* On AP number cpu (1..16): load the shared IDT and a GDT copy with the AP's
+ * own TSS, so that exceptions it takes in ring 3 reach the C handlers
+ * (which must not assume the BSP). False for other numbers. */
+bool interrupts_init_ap(uint32_t cpu);
 void interrupts_set_handler(unsigned vector, interrupt_handler handler);
 
 /* Set by tests so an unexpected exception names the test that failed. */

@@ -6,6 +6,7 @@
 #define REG_TPR       0x080
 #define REG_EOI       0x0b0
 #define REG_SVR       0x0f0
+#define REG_IRR       0x200
 #define REG_ICR_LOW   0x300
 #define REG_ICR_HIGH  0x310
 #define REG_LVT_TIMER 0x320
@@ -84,6 +85,11 @@ void lapic_timer_stop(void)
 {
     lapic_write(REG_LVT_TIMER, LVT_MASKED);
     lapic_write(REG_TIMER_INITIAL, 0);
+}
+
+bool lapic_irr_pending(uint8_t vector)
+{
+    return lapic_read(REG_IRR + (vector / 32u) * 0x10) & (1u << (vector % 32));
 }
 
 uint32_t lapic_timer_current(void)

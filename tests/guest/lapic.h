@@ -14,5 +14,7 @@ void lapic_send_sipi_all(uint8_t vector);
 void lapic_timer_start_periodic(uint8_t vector, uint32_t initial_count);
 void lapic_timer_stop(void);
 uint32_t lapic_timer_current(void);
+/* The vector is requested and not yet delivered (IRR bit). */
+bool lapic_irr_pending(uint8_t vector);
 
 #endif

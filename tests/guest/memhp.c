@@ -414,6 +414,15 @@ static void setup(const char *test)
     scan();
 }
 
+void memhp_wait_dimm(const char *test, uint64_t *base, uint64_t *size)
+{
+    setup(test);
+    printf("%s: waiting for 1 DIMM\n", T);
+    wait_until(&inserted, 1, "DIMMs plugged");
+    *base = dimms[last_inserted].base;
+    *size = dimms[last_inserted].size;
+}
+
 void test_hotplug(void)
 {
     setup("hotplug");

@@ -22,13 +22,6 @@ static uint16_t pit_read(void)
     return (uint16_t)(lo | (hi << 8));
 }
 
-static uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
 void pit_init(void)
 {
     outb(PIT_COMMAND, 0x34);        /* channel 0, lo/hi byte, mode 2, binary */
@@ -58,6 +51,13 @@ uint64_t time_us(void)
     if (!tsc_per_ms)
         tsc_calibrate();
     return (rdtsc() - tsc_start) * 1000 / tsc_per_ms;
+}
+
+uint64_t tsc_per_ms_get(void)
+{
+    if (!tsc_per_ms)
+        tsc_calibrate();
+    return tsc_per_ms;
 }
 
 void delay_us(uint64_t us)

@@ -9,6 +9,8 @@ set -u
 dir=${1:?usage: $0 BUILD_DIR}/tests/guest
 failures=0
 
+# INPUT=text: what the serial console reads (the migrate test's 'M'); such a
+# run uses -serial stdio, as -nographic's mux passes no piped input on here.
 run() { # protocol expected-status expected-line qemu-args... -- cmdline
     local proto=$1 want=$2 line=$3; shift 3
     local kernel=$dir/testguest.elf
@@ -17,9 +19,16 @@ run() { # protocol expected-status expected-line qemu-args... -- cmdline
     while [ "$1" != -- ]; do args+=("$1"); shift; done
     cmdline=$2
     local out status
-    out=$(timeout 120 qemu-system-x86_64 -enable-kvm -M pc -m 1G -smp 2 -nographic \
-          -device isa-debug-exit,iobase=0xf4,iosize=4 "${args[@]}" \
-          -kernel "$kernel" -append "$cmdline" 2>&1)
+    local console=(-nographic)
+    [ -n "${INPUT:-}" ] && console=(-display none -serial stdio)
+    local qemu=(timeout 120 qemu-system-x86_64 -enable-kvm -M pc -m 1G -smp 2 "${console[@]}"
+          -device isa-debug-exit,iobase=0xf4,iosize=4 "${args[@]}"
+          -kernel "$kernel" -append "$cmdline")
+    if [ -n "${INPUT:-}" ]; then
+        out=$(printf %s "$INPUT" | "${qemu[@]}" 2>&1)
+    else
+        out=$("${qemu[@]}" 2>&1)
+    fi
     status=$?
     if [ "$status" = "$want" ] && grep -aq "$line" <<<"$out"; then
         echo "ok   $proto $cmdline (status $status)"
@@ -49,6 +58,9 @@ for proto in multiboot pvh; do
     run $proto 3 "FAIL: acpi: MADT"   -no-reboot -- "test=acpi cpus=3 srat=0"
     run $proto 3 "FAIL: acpi: RSDP has OEM" -no-reboot -- "test=acpi srat=0 oem=FERRY"
     run $proto 0 "writing 2000 to PM1a_CNT" -no-reboot -- "test=poweroff"
+    # migrate without a migration: 'M' waits in the UART from the start.
+    INPUT=M run $proto 1 "PASS: migrate" -no-reboot -- "test=migrate mib=64 passes=3 cpus=2"
+    INPUT=M run $proto 3 "FAIL: migrate: mib=2000 does not fit" -no-reboot -- "test=migrate mib=2000"
 done
 run pvh 1 "PASS: mem" -no-reboot -m 6G -- "test=mem memory=6144"
 run multiboot 3 "FAIL: hotplug: DIMMs plugged: 0 of 1" -no-reboot -m 256M,slots=4,maxmem=4G \
@@ -69,4 +81,14 @@ hotplug() { # kernel qemu-hotplug.py-args...
 hotplug testguest.elf --scenario hotplug
 hotplug testguest-pvh.elf --scenario replug
 hotplug testguest.elf --scenario unplug
+
+# A real QEMU -> QEMU live migration of the migrate test (the handshake's reference run).
+if python3 "$(dirname "$0")/qemu-migrate.py" "$dir/testguest.elf" >/tmp/qemu-migrate.$$ 2>&1; then
+    echo "ok   migrate: $(grep -o 'migration completed.*' /tmp/qemu-migrate.$$)"
+else
+    echo "FAIL migrate (qemu-migrate.py)"
+    sed 's/^/     | /' /tmp/qemu-migrate.$$ | tail -8
+    failures=$((failures + 1))
+fi
+rm -f /tmp/qemu-migrate.$$
 exit $((failures > 0))

@@ -30,6 +30,13 @@ char serial_getc(void)
     return (char)inb(COM1);
 }
 
+int serial_trygetc(void)
+{
+    if (!(inb(COM1 + 5) & LSR_DATA_READY))
+        return -1;
+    return inb(COM1);
+}
+
 void serial_puts(const char *s)
 {
     while (*s)

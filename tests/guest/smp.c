@@ -7,6 +7,7 @@ extern char smp_trampoline_start[], smp_trampoline_end[];
 
 volatile uint32_t cpus_online;
 volatile uint32_t cpu_apic_ids[MAX_CPUS];
+void (*volatile ap_work)(uint32_t cpu);
 
 void ap_main(void);
 
@@ -17,6 +18,9 @@ void ap_main(void)
     uint32_t slot = __atomic_fetch_add(&cpus_online, 1, __ATOMIC_SEQ_CST);
     if (slot < MAX_CPUS)
         cpu_apic_ids[slot] = id;
+    void (*work)(uint32_t) = ap_work;
+    if (work)
+        work(slot);
     for (;;)
         __asm__ volatile("cli; hlt");
 }

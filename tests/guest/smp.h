@@ -11,6 +11,10 @@
 extern volatile uint32_t cpus_online;
 extern volatile uint32_t cpu_apic_ids[MAX_CPUS];
 
+/* Set before smp_start_aps(): each AP calls it after checking in, with its
+ * index in cpu_apic_ids (the BSP is 0); it halts if the call returns. */
+extern void (*volatile ap_work)(uint32_t cpu);
+
 /*
  * Wakes all APs and waits until `expected` CPUs are online (0: until the
  * count has been stable for a while). Returns the number online.

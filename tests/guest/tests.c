@@ -297,6 +297,7 @@ static const struct test tests[] = {
     { "poweroff", test_poweroff },
     { "hotplug", test_hotplug },
     { "unplug", test_unplug },
+    { "migrate", test_migrate },
 };
 
 void run_test(const char *name)

@@ -35,6 +35,22 @@ user_call:
     pushq $user_trampoline
     iretq
 
+/*
+ * void user_enter(uint64_t (*fn)(uint64_t), uint64_t arg, uint64_t stack_top):
+ * the same way down, never back: for CPUs that stay in ring 3 (an AP's
+ * workload). fn must not return: the ud2 would land in user.c's handler,
+ * which only knows the BSP's user_call.
+ */
+    .globl user_enter
+user_enter:
+    xchgq %rdi, %rsi
+    pushq $SEL_USER_DATA
+    pushq %rdx
+    pushq $RFLAGS_RESERVED
+    pushq $SEL_USER_CODE64
+    pushq $user_trampoline
+    iretq
+
 /* Ring 3: call fn(arg), then hand the result (in rdi) back to ring 0. */
 user_trampoline:
     call *%rsi

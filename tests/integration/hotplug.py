@@ -211,7 +211,8 @@ def errors(t, vm):
     t.check("200 plug/unplug cycles", failures == 0, f"{failures} failed commands")
     t.check("no memslot left behind", vm.memslots() == slots)
     # A backend that is not freed keeps its memfd and its 128 MiB mapping.
-    t.check("no memfd left open", vm.open_fds() == fds, f"{fds} -> {vm.open_fds()}")
+    # (fewer is fine: a ferry ctl connection from before may close meanwhile)
+    t.check("no memfd left open", vm.open_fds() <= fds, f"{fds} -> {vm.open_fds()}")
     grew_size = vm.status_kib("VmSize") - size
     t.check(f"address space grew {grew_size} KiB (< one DIMM)", grew_size < 128 * 1024)
     # Heap leaks: a few hundred bytes a cycle would pass 1 MiB over 200 cycles.

@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""Live migration end to end: two ferry processes, the test guest's
+`migrate` test dirtying memory the whole time.
+
+    migrate.py MODE FERRY GUEST
+
+Modes:
+  unix              over a UNIX socket; the destination starts --paused so
+                    that the paused source's x-ram-digest can be compared
+                    with the destination's before it runs; then the guest
+                    finishes its passes on the destination and PASSes
+  ring              the same with --dirty-tracking ring
+  cpus2             the same with --cpus 2 (both CPUs dirty)
+  dimm              the same with a hot-plugged DIMM in use (half the region);
+                    the destination re-creates backend and DIMM from the stream
+  tcp-netns         over TCP between two network namespaces joined by a veth
+                    pair (the two "hosts")
+  refused           nobody listens: migrate fails, the source guest PASSes
+  cancel            migrate_cancel mid-round (bandwidth-limited): cancelled,
+                    the guest PASSes after a second, successful migration
+  dst-killed        the destination dies mid-transfer: failed, source PASSes
+  smaller-ram       the destination has less RAM: it refuses with the seed's
+                    text and exits non-zero; the source PASSes
+  missing-block     the source has a RAM block (qboot's pc.bios) the
+                    destination lacks: "Unknown ramblock", likewise
+  corrupt-page      a proxy flips a byte of a page record: the destination
+                    refuses, the source fails over and PASSes
+  corrupt-section   the same in a device-state section
+  truncated         the proxy cuts the stream: the destination refuses
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from qmp import HANG_LIMIT_S, Qmp
+
+MEMORY = "512M"
+QBOOT = "/usr/share/qemu/qboot.rom"
+MIB = "64"
+
+
+class Vm:
+    def __init__(self, ferry, args, tmp, name, netns=None):
+        self.ferry, self.name = ferry, name
+        self.qmp_path = os.path.join(tmp, name + ".qmp")
+        cmd = [ferry, "run", "--test-exit", "--api-socket", self.qmp_path] + args
+        if netns:
+            cmd = ["ip", "netns", "exec", netns] + cmd
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.lines, self.cond = [], threading.Condition()
+        threading.Thread(target=self._pump, daemon=True).start()
+        self.q = None
+
+    def _pump(self):
+        for raw in iter(self.proc.stdout.readline, b""):
+            with self.cond:
+                self.lines.append(raw.decode(errors="replace").rstrip())
+                self.cond.notify_all()
+
+    def wait_line(self, pattern, count=1):
+        deadline = time.monotonic() + HANG_LIMIT_S * 3
+        with self.cond:
+            while time.monotonic() < deadline:
+                if sum(1 for l in self.lines if re.search(pattern, l)) >= count:
+                    return True
+                if self.proc.poll() is not None:
+                    break
+                self.cond.wait(1)
+        return sum(1 for l in self.lines if re.search(pattern, l)) >= count
+
+    def qmp(self):
+        if self.q is None:
+            deadline = time.monotonic() + HANG_LIMIT_S
+            while True:
+                try:
+                    self.q = Qmp(self.qmp_path)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or self.proc.poll() is not None:
+                        raise
+                    time.sleep(0.05)
+            self.q.read()
+            self.q.cmd("qmp_capabilities")
+        return self.q
+
+    def cmd(self, name, args=None):
+        return self.qmp().cmd(name, args)
+
+    def serial(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def wait_migration(self):
+        """Polls query-migrate until it ends; its final status object."""
+        deadline = time.monotonic() + HANG_LIMIT_S * 3
+        while time.monotonic() < deadline:
+            r = self.cmd("query-migrate").get("return", {})
+            if r.get("status") in ("completed", "failed", "cancelled"):
+                return r
+            time.sleep(0.1)
+        return {"status": "timeout"}
+
+    def finish(self):
+        try:
+            return self.proc.wait(timeout=HANG_LIMIT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+class Checker:
+    def __init__(self):
+        self.problems = []
+
+    def check(self, what, ok, detail=""):
+        print(("ok   " if ok else "FAIL ") + what + ("" if ok else f": {detail}"), flush=True)
+        if not ok:
+            self.problems.append(what)
+
+
+def guest_args(extra_cmdline=""):
+    return ["--kernel", GUEST, "--memory", MEMORY,
+            "--cmdline", f"test=migrate mib={MIB} passes=3 {extra_cmdline}".strip()]
+
+
+def expect_pass(t, vm, where):
+    vm.serial(b"M")
+    t.check(f"the guest PASSes on the {where}", vm.wait_line(r"^PASS: migrate"),
+            "\n".join(vm.lines[-15:]))
+    t.check(f"no FAIL on the {where}", not any(l.startswith("FAIL") for l in vm.lines),
+            "\n".join(l for l in vm.lines if "FAIL" in l or "migrate: cpu" in l))
+
+
+def good_migration(t, tmp, src_extra=(), dst_extra=(), cmdline="", netns=None, dimm=False):
+    uri_listen = f"unix:{os.path.join(tmp, 'mig.sock')}"
+    uri_connect = uri_listen
+    if netns:
+        uri_listen, uri_connect = "tcp:0.0.0.0:4444", f"tcp:{netns['dst_addr']}:4444"
+    dst = Vm(FERRY, ["--memory", MEMORY, "--incoming", uri_listen, "--paused"] + list(dst_extra),
+             tmp, "dst", netns and netns["dst"])
+    src = Vm(FERRY, guest_args(cmdline) + list(src_extra), tmp, "src", netns and netns["src"])
+    if dimm:
+        t.check("guest waits for a DIMM", src.wait_line(r"waiting for 1 DIMM"))
+        src.cmd("object-add", {"qom-type": "memory-backend-memfd", "id": "mem1",
+                               "size": 128 << 20})
+        src.cmd("device_add", {"driver": "pc-dimm", "id": "dimm1", "memdev": "mem1"})
+    t.check("source guest dirties memory", src.wait_line(r"^migrate: region .*pass [1-9]"))
+    dst.qmp()
+    r = src.cmd("migrate", {"uri": uri_connect})
+    t.check("migrate accepted", r and "return" in r, repr(r))
+    end = src.wait_migration()
+    t.check("migration completed", end.get("status") == "completed", json.dumps(end))
+    ram = end.get("ram", {})
+    print(f"stats: total {end.get('total-time')} ms, downtime {end.get('downtime')} ms, "
+          f"{ram.get('transferred', 0) >> 20} MiB, {ram.get('dirty-sync-count')} syncs", flush=True)
+    t.check("source is postmigrate",
+            src.cmd("query-status").get("return", {}).get("status") == "postmigrate")
+    deadline = time.monotonic() + HANG_LIMIT_S
+    while dst.cmd("query-status").get("return", {}).get("status") == "inmigrate" and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    src_digest = src.cmd("x-ram-digest").get("return")
+    dst_digest = dst.cmd("x-ram-digest").get("return")
+    t.check("every RAM block's digest matches before the destination runs",
+            src_digest and src_digest == dst_digest,
+            f"\nsrc {src_digest}\ndst {dst_digest}")
+    if dimm:
+        devs = dst.cmd("query-memory-devices").get("return", [])
+        t.check("the destination re-created the DIMM",
+                [d["data"]["id"] for d in devs] == ["dimm1"], repr(devs))
+    dst.cmd("cont")
+    expect_pass(t, dst, "destination")
+    t.check("destination exits 1 (guest PASS)", dst.finish() == 1)
+    src.cmd("quit")
+    t.check("source exits 0 on quit", src.finish() == 0)
+
+
+def failed_migration(t, tmp, how):
+    sock = os.path.join(tmp, "mig.sock")
+    # missing-block: the source boots through qboot, so it has a pc.bios
+    # RAM block the destination (no --firmware) lacks.
+    firmware = ["--firmware", QBOOT, "--boot", "pvh"] if how == "missing-block" else []
+    src = Vm(FERRY, guest_args() + firmware, tmp, "src")
+    t.check("source guest dirties memory", src.wait_line(r"^migrate: region .*pass [1-9]"))
+    dst = None
+    if how in ("cancel", "dst-killed", "smaller-ram", "missing-block", "corrupt-page",
+               "corrupt-section", "truncated"):
+        mem = "256M" if how == "smaller-ram" else MEMORY
+        listen = sock + ".dst" if how.startswith("corrupt") or how == "truncated" else sock
+        dst = Vm(FERRY, ["--memory", mem, "--incoming", f"unix:{listen}"], tmp, "dst")
+        dst.qmp()
+        if listen != sock:
+            start_proxy(sock, listen, how)
+    if how in ("cancel", "dst-killed"):
+        src.cmd("migrate-set-parameters", {"max-bandwidth": 64 << 20})
+    r = src.cmd("migrate", {"uri": f"unix:{sock}"})
+    if how == "refused":
+        t.check("migrate to a socket nobody listens on is refused",
+                r and "error" in r and re.search("refused|No such file", r["error"]["desc"]),
+                repr(r))
+    else:
+        t.check("migrate accepted", r and "return" in r, repr(r))
+        if how in ("cancel", "dst-killed"):
+            time.sleep(1.0)
+            if how == "cancel":
+                src.cmd("migrate_cancel")
+            else:
+                dst.proc.kill()
+        end = src.wait_migration()
+        want = "cancelled" if how == "cancel" else "failed"
+        t.check(f"migration {want}: {end.get('error-desc', '')}", end.get("status") == want,
+                json.dumps(end))
+    t.check("the source still runs",
+            src.cmd("query-status").get("return", {}).get("status") == "running")
+    if dst and how != "dst-killed":
+        status = dst.finish()
+        t.check(f"destination exits non-zero ({status})", status not in (0, None))
+        text = "\n".join(dst.lines)
+        if how == "smaller-ram":
+            t.check("destination names the problem with the seed's text",
+                    re.search(r"Size mismatch: pc\.ram", text), text[-500:])
+        elif how == "missing-block":
+            t.check("destination names the problem with the seed's text",
+                    re.search(r'Unknown ramblock "pc\.bios"', text), text[-500:])
+        else:
+            t.check("destination refuses the stream in one line",
+                    re.search(r"ferry: incoming migration failed: ", text), text[-500:])
+    if how == "cancel":  # a new migrate works afterwards
+        src.cmd("migrate-set-parameters", {"max-bandwidth": 0})
+        dst2 = Vm(FERRY, ["--memory", MEMORY, "--incoming", f"unix:{sock}2"], tmp, "dst2")
+        dst2.qmp()
+        src.cmd("migrate", {"uri": f"unix:{sock}2"})
+        end = src.wait_migration()
+        t.check("a second migrate after the cancel completes", end.get("status") == "completed",
+                json.dumps(end))
+        expect_pass(t, dst2, "second destination")
+        dst2.finish()
+        src.cmd("quit")
+        src.finish()
+        return
+    expect_pass(t, src, "source")
+    src.finish()
+
+
+RECORD_PAGES, RECORD_DEVICE_STATE = 3, 4  # migration/FORMAT.md
+
+
+def start_proxy(listen_path, target_path, how):
+    """A UNIX proxy that damages the stream on its way, record-aware:
+    corrupt-page puts an impossible block index in the first page record,
+    corrupt-section flips the last byte of the first device-state section
+    (caught by the checksum), truncated cuts the stream after 16 MiB."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(listen_path)
+    server.listen(1)
+
+    def damage(rtype, record, state):
+        if how == "corrupt-page" and rtype == RECORD_PAGES and not state["done"]:
+            record[8:12] = (0xFFFF).to_bytes(4, "little")
+            state["done"] = True
+        if how == "corrupt-section" and rtype == RECORD_DEVICE_STATE and not state["done"]:
+            record[-1] ^= 0x01
+            state["done"] = True
+
+    def backwards(a, b):
+        """The destination's answer (the ack, or its hang-up) to the source."""
+        try:
+            while True:
+                data = b.recv(4096)
+                if not data:
+                    break
+                a.sendall(data)
+        except OSError:
+            pass
+        try:
+            a.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def run():
+        a, _ = server.accept()
+        b = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        b.connect(target_path)
+        threading.Thread(target=backwards, args=(a, b), daemon=True).start()
+        pending, header_left, sent = bytearray(), 20, 0
+        state = {"done": False}
+        try:
+            while True:
+                data = a.recv(1 << 20)
+                if not data:
+                    break
+                pending += data
+                out = bytearray()
+                if header_left:
+                    take = min(header_left, len(pending))
+                    out += pending[:take]
+                    del pending[:take]
+                    header_left -= take
+                while not header_left and len(pending) >= 8:
+                    rtype = int.from_bytes(pending[0:4], "little")
+                    length = int.from_bytes(pending[4:8], "little")
+                    if len(pending) < 8 + length:
+                        break
+                    record = pending[: 8 + length]
+                    del pending[: 8 + length]
+                    damage(rtype, record, state)
+                    out += record
+                if how == "truncated" and sent + len(out) > (16 << 20):
+                    b.sendall(bytes(out[: (16 << 20) - sent]))
+                    break
+                b.sendall(bytes(out))
+                sent += len(out)
+        except OSError:
+            pass  # the destination refused and hung up
+        finally:
+            # shutdown, not just close: the other pump thread still holds them.
+            for sock in (b, a):  # the destination, then the source, see the hang-up
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def netns_setup():
+    tag = f"ferry{os.getpid()}"
+    ns = {"src": f"{tag}s", "dst": f"{tag}d", "dst_addr": "192.0.2.2"}
+    cmds = [f"ip netns add {ns['src']}", f"ip netns add {ns['dst']}",
+            f"ip link add {tag}a type veth peer name {tag}b",
+            f"ip link set {tag}a netns {ns['src']}", f"ip link set {tag}b netns {ns['dst']}",
+            f"ip -n {ns['src']} addr add 192.0.2.1/24 dev {tag}a",
+            f"ip -n {ns['dst']} addr add 192.0.2.2/24 dev {tag}b",
+            f"ip -n {ns['src']} link set {tag}a up", f"ip -n {ns['dst']} link set {tag}b up",
+            f"ip -n {ns['src']} link set lo up", f"ip -n {ns['dst']} link set lo up"]
+    for c in cmds:
+        subprocess.run(c.split(), check=True)
+    return ns
+
+
+def netns_teardown(ns):
+    for n in (ns["src"], ns["dst"]):
+        subprocess.run(["ip", "netns", "del", n])
+
+
+def main():
+    global FERRY, GUEST
+    mode, FERRY, GUEST = sys.argv[1], os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
+    t = Checker()
+    with tempfile.TemporaryDirectory() as tmp:
+        if mode == "unix":
+            good_migration(t, tmp)
+        elif mode == "ring":
+            good_migration(t, tmp, ["--dirty-tracking", "ring"], ["--dirty-tracking", "ring"])
+        elif mode == "cpus2":
+            good_migration(t, tmp, ["--cpus", "2"], ["--cpus", "2"], cmdline="cpus=2")
+        elif mode == "dimm":
+            mem = ["--memory", "512M,slots=4,maxmem=2G"]
+            good_migration(t, tmp, mem, mem, cmdline="dimm=1 slots=4", dimm=True)
+        elif mode == "tcp-netns":
+            ns = netns_setup()
+            try:
+                good_migration(t, tmp, netns=ns)
+            finally:
+                netns_teardown(ns)
+        else:
+            failed_migration(t, tmp, mode)
+    return 1 if t.problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,397 @@
+#include "vmm/machine_migration.h"
+
+#include <stdio.h>
+
+#include "hw/memhp.h"
+#include "mem/address_space.h"
+#include "migration/machine_fdt.h"
+#include "migration/ram_blocks.h"
+#include "migration/transport.h"
+#include "migration/vmstate.h"
+#include "vmm/kvm_state.h"
+#include "vmm/machine_internal.h"
+#include "vmm/runstate.h"
+#include "vmm/vcpu_state.h"
+
+/* The destination's one-byte answer once everything loaded. */
+#define MIGRATION_ACK 0x06
+
+struct MachineMigration {
+    Machine *machine;
+    VmStateRegistry *registry;
+    PrecopyParams params;
+
+    /* Source: the last (or running) migration. */
+    MachineDescription *desc;
+    MigrationChannel *channel;
+    Precopy *precopy;
+    gint completed;
+
+    /* Destination. */
+    GThread *incoming;
+    MigrationListener *listener;
+    char *incoming_uri;
+};
+
+/* ---- device-state sections ---- */
+
+/* Each device's save/load takes the device; the registry hands the machine. */
+
+#define DEVICE_SECTION(field_, prefix_)                                         \
+    static void prefix_##_save_section(void *opaque, GByteArray *out)                         \
+    {                                                                                          \
+        prefix_##_state_save(((Machine *)opaque)->field_, out);                                \
+    }                                                                                          \
+    static bool prefix_##_load_section(void *opaque, const uint8_t *data, size_t len,          \
+                                       uint32_t version, GError **errp)                       \
+    {                                                                                          \
+        return prefix_##_state_load(((Machine *)opaque)->field_, data, len, version, errp);    \
+    }
+
+DEVICE_SECTION(serial, serial)
+DEVICE_SECTION(rtc, rtc)
+DEVICE_SECTION(i8042, i8042)
+DEVICE_SECTION(acpi_pm, acpi_pm)
+DEVICE_SECTION(reset_control, reset_control)
+
+static void memhp_save_section(void *opaque, GByteArray *out)
+{
+    memhp_state_save(memory_hotplug_memhp(((Machine *)opaque)->hotplug), out);
+}
+
+static bool memhp_load_section(void *opaque, const uint8_t *data, size_t len, uint32_t version,
+                               GError **errp)
+{
+    return memhp_state_load(memory_hotplug_memhp(((Machine *)opaque)->hotplug), data, len,
+                            version, errp);
+}
+
+static void fw_cfg_save_section(void *opaque, GByteArray *out)
+{
+    fw_cfg_state_save(pc_firmware_fw_cfg(((Machine *)opaque)->firmware), out);
+}
+
+static bool fw_cfg_load_section(void *opaque, const uint8_t *data, size_t len, uint32_t version,
+                                GError **errp)
+{
+    return fw_cfg_state_load(pc_firmware_fw_cfg(((Machine *)opaque)->firmware), data, len,
+                             version, errp);
+}
+
+/* Save and load order: vCPUs, then the in-kernel irqchip/PIT/clock, then
+ * the devices, which re-drive their IRQ lines after KVM_SET_IRQCHIP. */
+static bool register_sections(MachineMigration *mm, GError **errp)
+{
+    Machine *m = mm->machine;
+    const VmStateHandler devices[] = {
+        { "serial", SERIAL_STATE_VERSION, serial_save_section, serial_load_section, m },
+        { "rtc", RTC_STATE_VERSION, rtc_save_section, rtc_load_section, m },
+        { "i8042", I8042_STATE_VERSION, i8042_save_section, i8042_load_section, m },
+        { "acpi-pm", ACPI_PM_STATE_VERSION, acpi_pm_save_section, acpi_pm_load_section, m },
+        { "reset-control", RESET_CONTROL_STATE_VERSION, reset_control_save_section,
+          reset_control_load_section, m },
+        { "memhp", MEMHP_STATE_VERSION, memhp_save_section, memhp_load_section, m },
+        { "fw_cfg", FW_CFG_STATE_VERSION, fw_cfg_save_section, fw_cfg_load_section, m },
+    };
+
+    for (unsigned i = 0; i < vcpus_count(m->vcpus); i++) {
+        g_autofree char *name = g_strdup_printf("cpu%u", i);
+        VmStateHandler h = { name, VCPU_STATE_VERSION, vcpu_state_section_save,
+                             vcpu_state_section_load, vcpus_get(m->vcpus, i) };
+
+        if (!vmstate_register(mm->registry, &h, errp))
+            return false;
+    }
+    if (!vmstate_register(mm->registry,
+                          &(VmStateHandler){ "kvm", KVM_STATE_VERSION, kvm_state_section_save,
+                                             kvm_state_section_load, m->kvm },
+                          errp))
+        return false;
+    for (unsigned i = 0; i < G_N_ELEMENTS(devices); i++)
+        if (!vmstate_register(mm->registry, &devices[i], errp))
+            return false;
+    return true;
+}
+
+MachineMigration *machine_migration_new(Machine *m, GError **errp)
+{
+    MachineMigration *mm = g_new0(MachineMigration, 1);
+
+    mm->machine = m;
+    mm->registry = vmstate_registry_new();
+    mm->params = (PrecopyParams){ .downtime_limit_ms = 300 };
+    if (!register_sections(mm, errp)) {
+        machine_migration_free(mm);
+        return NULL;
+    }
+    return mm;
+}
+
+static void machine_migration_end_source(MachineMigration *mm)
+{
+    if (mm->precopy) {
+        precopy_cancel(mm->precopy);
+        if (mm->channel)
+            migration_channel_shutdown(mm->channel); /* unblock a send or the ack */
+        precopy_free(mm->precopy);
+        mm->precopy = NULL;
+    }
+    g_clear_pointer(&mm->channel, migration_channel_free);
+    g_clear_pointer(&mm->desc, machine_description_free);
+}
+
+void machine_migration_free(MachineMigration *mm)
+{
+    if (!mm)
+        return;
+    machine_migration_end_source(mm);
+    if (mm->listener)
+        migration_listener_cancel(mm->listener);
+    if (mm->incoming)
+        g_thread_join(mm->incoming);
+    g_clear_pointer(&mm->listener, migration_listener_free);
+    g_free(mm->incoming_uri);
+    vmstate_registry_free(mm->registry);
+    g_free(mm);
+}
+
+/* ---- source ---- */
+
+static MachineDescription *describe(Machine *m)
+{
+    MachineDescription *desc = machine_description_new();
+
+    desc->cpus = m->config.cpus;
+    desc->ram_size = m->config.ram_size;
+    desc->ram_below_4g = m->ram_below_4g_size;
+    desc->ram_above_4g = m->ram_above_4g_size;
+    desc->maxmem = m->config.maxmem;
+    desc->slots = m->config.memory_slots;
+    machine_description_add_live_backends(desc);
+    machine_description_add_live_dimms(desc, memory_hotplug_device_memory(m->hotplug));
+    return desc;
+}
+
+static void source_pause(void *opaque)
+{
+    vcpus_pause(((Machine *)opaque)->vcpus);
+}
+
+static void source_resume(void *opaque)
+{
+    vcpus_resume(((Machine *)opaque)->vcpus);
+}
+
+static void source_status(void *opaque, MigrationStatus status)
+{
+    Machine *m = opaque;
+    JsonObject *data = json_object_new();
+
+    if (status == MIGRATION_STATUS_COMPLETED)
+        g_atomic_int_set(&m->migration->completed, 1);
+    json_object_set_string_member(data, "status", migration_status_name(status));
+    machine_emit_event(m, "MIGRATION", data);
+}
+
+static bool channel_flush(void *opaque, GError **errp)
+{
+    return migration_channel_flush(opaque, errp);
+}
+
+static void channel_hang_up(void *opaque)
+{
+    migration_channel_shutdown(opaque);
+}
+
+static bool channel_read_ack(void *opaque, GError **errp)
+{
+    uint8_t ack = 0;
+
+    if (!migration_channel_read(opaque, &ack, 1, errp)) {
+        if (errp && !*errp)
+            g_set_error_literal(errp, G_FILE_ERROR, G_FILE_ERROR_IO,
+                                "the destination closed the connection before acknowledging");
+        return false;
+    }
+    if (ack != MIGRATION_ACK) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_IO,
+                    "the destination answered 0x%02x instead of an acknowledgement", ack);
+        return false;
+    }
+    return true;
+}
+
+bool machine_migration_start(Machine *m, const char *uri, GError **errp)
+{
+    MachineMigration *mm = m->migration;
+    g_autoptr(MigrationUri) parsed = NULL;
+    PrecopyStats stats;
+
+    if (g_atomic_int_get(&mm->completed)) {
+        g_set_error_literal(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                            "migrate: this VM already migrated; quit it");
+        return false;
+    }
+    if (mm->precopy) {
+        precopy_query(mm->precopy, &stats);
+        g_free(stats.error);
+        if (stats.status != MIGRATION_STATUS_FAILED && stats.status != MIGRATION_STATUS_CANCELLED) {
+            g_set_error_literal(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                                "migrate: a migration is already running");
+            return false;
+        }
+    }
+    parsed = migration_uri_parse(uri, MIGRATION_URI_SOURCE, errp);
+    if (!parsed)
+        return false;
+    machine_migration_end_source(mm);
+    mm->channel = migration_channel_connect(parsed, errp);
+    if (!mm->channel)
+        return false;
+    mm->desc = describe(m);
+    mm->precopy = precopy_start(
+        &(PrecopyChannel){ .write = migration_channel_write, .flush = channel_flush,
+                           .read_ack = channel_read_ack, .hang_up = channel_hang_up,
+                           .opaque = mm->channel },
+        &(PrecopyHooks){ .pause = source_pause, .resume = source_resume,
+                         .status_changed = source_status, .opaque = m },
+        &mm->params, mm->desc, mm->registry);
+    return true;
+}
+
+void machine_migration_cancel(Machine *m)
+{
+    if (m->migration->precopy)
+        precopy_cancel(m->migration->precopy);
+}
+
+bool machine_migration_query(Machine *m, PrecopyStats *stats)
+{
+    if (!m->migration->precopy)
+        return false;
+    precopy_query(m->migration->precopy, stats);
+    return true;
+}
+
+PrecopyParams *machine_migration_params(Machine *m)
+{
+    return &m->migration->params;
+}
+
+bool machine_migration_completed(Machine *m)
+{
+    return g_atomic_int_get(&m->migration->completed);
+}
+
+/* ---- destination ---- */
+
+/* The source's machine must be this one; its backends and DIMMs are made
+ * here (QEMU makes the operator repeat them by hand). */
+static bool incoming_machine(void *opaque, const MachineDescription *desc, GError **errp)
+{
+    Machine *m = opaque;
+    g_autoptr(GError) err = NULL;
+
+    /* RAM itself is matched block by block (Size mismatch, Unknown ramblock). */
+    if (desc->cpus != m->config.cpus || desc->slots != m->config.memory_slots ||
+        (desc->slots && desc->maxmem != m->config.maxmem)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "the source has %u vCPUs and %u DIMM slots (maxmem %" G_GUINT64_FORMAT
+                    " MiB); start the destination with the same --cpus and --memory",
+                    desc->cpus, desc->slots, desc->maxmem >> 20);
+        return false;
+    }
+    for (guint i = 0; i < desc->backends->len; i++) {
+        MemoryBackendConfig cfg;
+
+        machine_backend_desc_to_config(g_ptr_array_index(desc->backends, i), &cfg);
+        if (!memory_hotplug_add_backend(m->hotplug, &cfg, errp))
+            return false;
+    }
+    for (guint i = 0; i < desc->dimms->len; i++) {
+        const MachineDimmDesc *d = g_ptr_array_index(desc->dimms, i);
+        PcDimmConfig cfg = { .id = d->id, .memdev = d->memdev, .slot = (int)d->slot,
+                             .has_addr = true, .addr = d->addr, .node = d->node,
+                             .cold_plugged = true };
+
+        if (!memory_hotplug_add_dimm(m->hotplug, &cfg, errp))
+            return false;
+    }
+    return true;
+}
+
+static gboolean incoming_done(gpointer data)
+{
+    Machine *m = data;
+
+    machine_start_vcpus(m);
+    if (m->config.start_paused)
+        machine_pause(m);
+    machine_emit_event(m, "RESUME", NULL);
+    return G_SOURCE_REMOVE;
+}
+
+static gpointer incoming_thread(gpointer data)
+{
+    Machine *m = data;
+    MachineMigration *mm = m->migration;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(MigrationChannel) ch = migration_listener_accept(mm->listener, &err);
+    g_autoptr(MigrationReader) reader = NULL;
+    struct iovec ack = { .iov_base = (uint8_t[]){ MIGRATION_ACK }, .iov_len = 1 };
+
+    if (ch) {
+        reader = migration_reader_new(migration_channel_read, ch, mm->registry);
+        migration_reader_set_machine_hook(reader, incoming_machine, m);
+    }
+    if (!ch || !migration_reader_load(reader, &err) ||
+        !migration_channel_write(ch, &ack, 1, &err) || !migration_channel_flush(ch, &err)) {
+        fprintf(stderr, "ferry: incoming migration failed: %s\n",
+                err ? err->message : "the stream ended early");
+        runstate_request_exit(FERRY_EXIT_USAGE);
+        return NULL;
+    }
+    g_idle_add(incoming_done, m);
+    return NULL;
+}
+
+bool machine_migration_incoming(Machine *m, const char *uri, GError **errp)
+{
+    MachineMigration *mm = m->migration;
+    g_autoptr(MigrationUri) parsed = NULL;
+
+    if (mm->incoming) {
+        g_set_error_literal(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                            "an incoming migration was already started");
+        return false;
+    }
+    parsed = migration_uri_parse(uri, MIGRATION_URI_INCOMING, errp);
+    if (!parsed)
+        return false;
+    mm->listener = migration_listener_new(parsed, errp);
+    if (!mm->listener)
+        return false;
+    mm->incoming = g_thread_new("incoming", incoming_thread, m);
+    return true;
+}
+
+/* ---- x-ram-digest ---- */
+
+JsonArray *machine_ram_digest(Machine *m)
+{
+    g_autoptr(GPtrArray) blocks = migration_ram_blocks_collect();
+    JsonArray *list = json_array_new();
+
+    for (guint i = 0; i < blocks->len; i++) {
+        RamBlock *b = g_ptr_array_index(blocks, i);
+        JsonObject *o = json_object_new();
+        g_autofree char *sum =
+            g_compute_checksum_for_data(G_CHECKSUM_SHA256, b->host, b->used_length);
+
+        json_object_set_string_member(o, "block", b->idstr);
+        json_object_set_int_member(o, "used", (gint64)b->used_length);
+        json_object_set_string_member(o, "sha256", sum);
+        json_array_add_object_element(list, o);
+    }
+    return list;
+}

@@ -1,0 +1,34 @@
+/* Live migration of the PC machine: the device-state sections it offers,
+ * the source (migrate, cancel, query, parameters) and the destination
+ * (--incoming, migrate-incoming).  Main thread, except where noted. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <stdbool.h>
+
+#include "migration/precopy.h"
+#include "vmm/machine.h"
+
+typedef struct MachineMigration MachineMigration;
+
+/* Registers every device's section; the machine is fully built. */
+MachineMigration *machine_migration_new(Machine *m, GError **errp);
+void machine_migration_free(MachineMigration *mm);
+
+/* Source.  Refused while one runs or after one completed. */
+bool machine_migration_start(Machine *m, const char *uri, GError **errp);
+void machine_migration_cancel(Machine *m);
+/* false when no migration was ever started; free stats->error. */
+bool machine_migration_query(Machine *m, PrecopyStats *stats);
+PrecopyParams *machine_migration_params(Machine *m);
+/* The source finished: vCPUs stay paused until quit ("postmigrate"). */
+bool machine_migration_completed(Machine *m);
+
+/* Destination: accept one stream on `uri` in a thread, load it, then run
+ * the guest (or stay paused with --paused).  A failure ends ferry with
+ * one line and status 1; a half-loaded guest never runs. */
+bool machine_migration_incoming(Machine *m, const char *uri, GError **errp);
+
+/* x-ram-digest: SHA-256 of each migratable RAM block's used bytes. */
+JsonArray *machine_ram_digest(Machine *m);
