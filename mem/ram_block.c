@@ -30,6 +30,8 @@
 #define RAM_ADDR_ALIGN (64ull * 4096)
 
 static GMutex ram_blocks_lock;
+static RamBlockResizedFn resize_observer;
+static void *resize_observer_opaque;
 static GList *ram_blocks; /* RamBlock *, creation order */
 
 static uint64_t align_up(uint64_t value, uint64_t align)
@@ -355,7 +357,15 @@ bool ram_block_resize(RamBlock *block, uint64_t new_size, GError **errp)
     block->used_length = new_size;
     if (block->resized)
         block->resized(block, old_used, block->resized_opaque);
+    if (resize_observer)
+        resize_observer(block, old_used, resize_observer_opaque);
     return true;
+}
+
+void ram_blocks_set_resize_observer(RamBlockResizedFn fn, void *opaque)
+{
+    resize_observer = fn;
+    resize_observer_opaque = opaque;
 }
 
 void ram_block_set_resized_notifier(RamBlock *block, RamBlockResizedFn fn, void *opaque)

@@ -79,6 +79,9 @@ RamBlock *ram_block_new(const char *idstr, uint64_t size, uint64_t max_size, Ram
 bool ram_block_resize(RamBlock *block, uint64_t new_size, GError **errp);
 
 void ram_block_set_resized_notifier(RamBlock *block, RamBlockResizedFn fn, void *opaque);
+/* One process-wide observer of every resize (migration: a block that
+ * changes size under a running precopy ends it); NULL to remove. */
+void ram_blocks_set_resize_observer(RamBlockResizedFn fn, void *opaque);
 
 /* Unlinks the block from the list and releases its memory. */
 void ram_block_free(RamBlock *block);

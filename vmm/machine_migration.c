@@ -129,6 +129,7 @@ MachineMigration *machine_migration_new(Machine *m, GError **errp)
 
 static void machine_migration_end_source(MachineMigration *mm)
 {
+    ram_blocks_set_resize_observer(NULL, NULL);
     if (mm->precopy) {
         precopy_cancel(mm->precopy);
         if (mm->channel)
@@ -221,6 +222,21 @@ static bool channel_read_ack(void *opaque, GError **errp)
     return true;
 }
 
+/* A RAM block that changes size mid-migration cannot be followed: the
+ * destination sized its copy from the stream's block list. */
+static void source_block_resized(RamBlock *block, uint64_t old_used, void *opaque)
+{
+    MachineMigration *mm = opaque;
+    g_autofree char *reason = NULL;
+
+    if (!mm->precopy)
+        return;
+    reason = g_strdup_printf("RAM block %s resized from 0x%" G_GINT64_MODIFIER "x to 0x%"
+                             G_GINT64_MODIFIER "x during migration", block->idstr, old_used,
+                             block->used_length);
+    precopy_abort(mm->precopy, reason);
+}
+
 bool machine_migration_start(Machine *m, const char *uri, GError **errp)
 {
     MachineMigration *mm = m->migration;
@@ -249,6 +265,7 @@ bool machine_migration_start(Machine *m, const char *uri, GError **errp)
     if (!mm->channel)
         return false;
     mm->desc = describe(m);
+    ram_blocks_set_resize_observer(source_block_resized, mm);
     mm->precopy = precopy_start(
         &(PrecopyChannel){ .write = migration_channel_write, .flush = channel_flush,
                            .read_ack = channel_read_ack, .hang_up = channel_hang_up,
@@ -324,10 +341,13 @@ static gboolean incoming_done(gpointer data)
 {
     Machine *m = data;
 
-    machine_start_vcpus(m);
+    /* Paused before the threads exist: a --paused guest never runs a
+     * single instruction (nor does KVM touch its clock page) until cont. */
     if (m->config.start_paused)
         machine_pause(m);
-    machine_emit_event(m, "RESUME", NULL);
+    else
+        machine_emit_event(m, "RESUME", NULL);
+    machine_start_vcpus(m);
     return G_SOURCE_REMOVE;
 }
 

@@ -1,5 +1,6 @@
 #include "vmm/qmp_migration.h"
 
+#include "mem/ram_block.h"
 #include "vmm/machine_migration.h"
 
 static JsonNode *qmp_migrate(QmpServer *s, JsonObject *args, void *opaque, GError **errp)
@@ -90,8 +91,30 @@ static JsonNode *qmp_x_ram_digest(QmpServer *s, JsonObject *args, void *opaque, 
     return node;
 }
 
+/* A test hook, as QEMU's x- commands are: resizes a resizable RAM block
+ * (a ROM blob) the way a table rebuild after a reset could. */
+static JsonNode *qmp_x_ram_block_resize(QmpServer *s, JsonObject *args, void *opaque,
+                                        GError **errp)
+{
+    static const char *const known[] = { "block", "size", NULL };
+    const char *name = NULL;
+    uint64_t size = 0;
+    RamBlock *block;
+
+    if (!qmp_args_check(args, known, errp) || !qmp_arg_string(args, "block", true, &name, errp) ||
+        !qmp_arg_size(args, "size", true, &size, errp))
+        return NULL;
+    block = ram_block_find(name);
+    if (!block) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_DEVICE_NOT_FOUND, "RAM block '%s' not found", name);
+        return NULL;
+    }
+    return ram_block_resize(block, size, errp) ? qmp_return_empty() : NULL;
+}
+
 void qmp_migration_register(QmpServer *s, Machine *machine)
 {
+    qmp_server_register(s, "x-ram-block-resize", qmp_x_ram_block_resize, machine);
     qmp_server_register(s, "migrate", qmp_migrate, machine);
     qmp_server_register(s, "migrate_cancel", qmp_migrate_cancel, machine);
     qmp_server_register(s, "migrate-incoming", qmp_migrate_incoming, machine);

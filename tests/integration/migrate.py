@@ -19,6 +19,8 @@ Modes:
   cancel            migrate_cancel mid-round (bandwidth-limited): cancelled,
                     the guest PASSes after a second, successful migration
   dst-killed        the destination dies mid-transfer: failed, source PASSes
+  rom-resize        a ROM blob resized on the source mid-migration
+                    (x-ram-block-resize): failed with that reason, source PASSes
   smaller-ram       the destination has less RAM: it refuses with the seed's
                     text and exits non-zero; the source PASSes
   missing-block     the source has a RAM block (qboot's pc.bios) the
@@ -191,15 +193,15 @@ def failed_migration(t, tmp, how):
     src = Vm(FERRY, guest_args() + firmware, tmp, "src")
     t.check("source guest dirties memory", src.wait_line(r"^migrate: region .*pass [1-9]"))
     dst = None
-    if how in ("cancel", "dst-killed", "smaller-ram", "missing-block", "corrupt-page",
-               "corrupt-section", "truncated"):
+    if how in ("cancel", "dst-killed", "rom-resize", "smaller-ram", "missing-block",
+               "corrupt-page", "corrupt-section", "truncated"):
         mem = "256M" if how == "smaller-ram" else MEMORY
         listen = sock + ".dst" if how.startswith("corrupt") or how == "truncated" else sock
         dst = Vm(FERRY, ["--memory", mem, "--incoming", f"unix:{listen}"], tmp, "dst")
         dst.qmp()
         if listen != sock:
             start_proxy(sock, listen, how)
-    if how in ("cancel", "dst-killed"):
+    if how in ("cancel", "dst-killed", "rom-resize"):
         src.cmd("migrate-set-parameters", {"max-bandwidth": 64 << 20})
     r = src.cmd("migrate", {"uri": f"unix:{sock}"})
     if how == "refused":
@@ -208,19 +210,26 @@ def failed_migration(t, tmp, how):
                 repr(r))
     else:
         t.check("migrate accepted", r and "return" in r, repr(r))
-        if how in ("cancel", "dst-killed"):
+        if how in ("cancel", "dst-killed", "rom-resize"):
             time.sleep(1.0)
             if how == "cancel":
                 src.cmd("migrate_cancel")
+            elif how == "rom-resize":
+                r = src.cmd("x-ram-block-resize", {"block": "/rom@etc/acpi/tables",
+                                                   "size": 0x3000})
+                t.check("the ROM blob resized", r and "return" in r, repr(r))
             else:
                 dst.proc.kill()
         end = src.wait_migration()
         want = "cancelled" if how == "cancel" else "failed"
         t.check(f"migration {want}: {end.get('error-desc', '')}", end.get("status") == want,
                 json.dumps(end))
+        if how == "rom-resize":
+            t.check("the reason names the resized block",
+                    "/rom@etc/acpi/tables resized" in end.get("error-desc", ""), json.dumps(end))
     t.check("the source still runs",
             src.cmd("query-status").get("return", {}).get("status") == "running")
-    if dst and how != "dst-killed":
+    if dst and how not in ("dst-killed", "rom-resize"):
         status = dst.finish()
         t.check(f"destination exits non-zero ({status})", status not in (0, None))
         text = "\n".join(dst.lines)
