@@ -60,6 +60,17 @@ static uint64_t dirty_bytes(GPtrArray *blocks)
     return pages * MIGRATION_PAGE_SIZE;
 }
 
+/* query-migrate's counts while a (long) round runs. */
+static void precopy_publish_progress(Precopy *p, const MigrationWriter *w, GPtrArray *blocks)
+{
+    uint64_t left = dirty_bytes(blocks);
+
+    g_mutex_lock(&p->lock);
+    p->stats.transferred = migration_writer_stats(w)->bytes;
+    p->stats.remaining = left;
+    g_mutex_unlock(&p->lock);
+}
+
 /* Sends every page that is dirty now, group by group. */
 static bool send_dirty_pages(Precopy *p, MigrationWriter *w, GPtrArray *blocks, GError **errp)
 {
@@ -79,6 +90,8 @@ static bool send_dirty_pages(Precopy *p, MigrationWriter *w, GPtrArray *blocks, 
             page = group + GROUP_PAGES;
             if (precopy_stopping(p, errp))
                 return false;
+            if ((group / GROUP_PAGES) % 256 == 0)
+                precopy_publish_progress(p, w, blocks);
         }
     }
     return migration_writer_flush_pages(w, errp);

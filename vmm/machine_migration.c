@@ -395,6 +395,13 @@ bool machine_migration_incoming(Machine *m, const char *uri, GError **errp)
     return true;
 }
 
+bool machine_write_machine_fdt(Machine *m, const char *path, GError **errp)
+{
+    g_autoptr(MachineDescription) desc = describe(m);
+
+    return machine_fdt_write_file(desc, path, errp);
+}
+
 /* ---- x-ram-digest ---- */
 
 JsonArray *machine_ram_digest(Machine *m)

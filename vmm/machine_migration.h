@@ -30,5 +30,8 @@ bool machine_migration_completed(Machine *m);
  * one line and status 1; a half-loaded guest never runs. */
 bool machine_migration_incoming(Machine *m, const char *uri, GError **errp);
 
+/* --info machine-fdt FILE: the MACHINE record's device tree, for dtc. */
+bool machine_write_machine_fdt(Machine *m, const char *path, GError **errp);
+
 /* x-ram-digest: SHA-256 of each migratable RAM block's used bytes. */
 JsonArray *machine_ram_digest(Machine *m);

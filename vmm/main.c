@@ -10,6 +10,7 @@
 
 #include "vmm/ctl.h"
 #include "vmm/machine.h"
+#include "vmm/machine_migration.h"
 #include "vmm/options.h"
 #include "vmm/runstate.h"
 
@@ -23,16 +24,17 @@ static const char usage[] =
     "  version    show the version\n"
     "\n";
 
-static int print_info(Machine *machine, char **topics)
+static bool print_info(Machine *machine, const RunOptions *opts, GError **errp)
 {
-    for (char **t = topics; t && *t; t++) {
+    for (char **t = opts->info; t && *t; t++) {
         g_autoptr(GString) out = g_string_new(NULL);
 
-        machine_info(machine, *t, out);
-        fputs(out->str, stdout);
+        if (machine_info(machine, *t, out))
+            fputs(out->str, stdout);
     }
     fflush(stdout);
-    return 0;
+    return !opts->machine_fdt_path ||
+           machine_write_machine_fdt(machine, opts->machine_fdt_path, errp);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -53,7 +55,12 @@ static int cmd_run(int argc, char **argv)
         run_options_clear(&opts);
         return FERRY_EXIT_USAGE;
     }
-    print_info(machine, opts.info);
+    if (!print_info(machine, &opts, &err)) {
+        g_printerr("ferry: --info machine-fdt: %s\n", err->message);
+        machine_free(machine);
+        run_options_clear(&opts);
+        return FERRY_EXIT_USAGE;
+    }
     status = machine_run(machine);
     machine_free(machine);
     run_options_clear(&opts);

@@ -170,13 +170,26 @@ static bool check_on_reset(const char *text, OnReset *on_reset, GError **errp)
     return true;
 }
 
-static bool check_info(char **topics, GError **errp)
+/* machine-fdt takes a file: "machine-fdt=FILE", or "machine-fdt FILE" with
+ * FILE the one argument left over after the options. */
+static bool check_info(char **topics, char **leftover, RunOptions *opts, GError **errp)
 {
     for (char **t = topics; t && *t; t++) {
-        if (!g_str_equal(*t, "mtree") && !g_str_equal(*t, "ramblock") &&
-            !g_str_equal(*t, "memslots")) {
+        if (g_str_has_prefix(*t, "machine-fdt")) {
+            const char *file = (*t)[11] == '=' ? *t + 12 : !(*t)[11] ? *leftover : NULL;
+
+            if (!file || !*file) {
+                g_set_error_literal(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                                    "--info machine-fdt needs a file: --info machine-fdt FILE");
+                return false;
+            }
+            if (file == *leftover)
+                *leftover = NULL;
+            opts->machine_fdt_path = g_strdup(file);
+        } else if (!g_str_equal(*t, "mtree") && !g_str_equal(*t, "ramblock") &&
+                   !g_str_equal(*t, "memslots")) {
             g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                        "--info %s: use mtree, ramblock or memslots", *t);
+                        "--info %s: use mtree, ramblock, memslots or machine-fdt FILE", *t);
             return false;
         }
     }
@@ -234,7 +247,9 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
         { "on-reset", 0, 0, G_OPTION_ARG_STRING, &on_reset,
           "On a guest reset: exit (status 0, the default) or reboot", "exit|reboot" },
         { "info", 0, 0, G_OPTION_ARG_STRING_ARRAY, &info,
-          "Print mtree, ramblock or memslots after set-up, then boot (repeatable)", "WHAT" },
+          "Print mtree, ramblock or memslots after set-up, or write the machine description "
+          "(the migration stream's device tree) with machine-fdt FILE, then boot (repeatable)",
+          "WHAT" },
         { "dirty-tracking", 0, 0, G_OPTION_ARG_STRING, &dirty_tracking,
           "How KVM reports pages the guest wrote, for live migration: bitmap (the default) or "
           "ring (per-vCPU dirty rings)", "bitmap|ring" },
@@ -259,9 +274,11 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
     g_option_context_set_description(ctx, ferry_exit_status_help);
     if (!g_option_context_parse(ctx, &argc, &argv, errp))
         return false;
-    if (argc > 1) {
+    char *leftover = argc == 2 ? argv[1] : NULL;
+
+    if (argc > 2) {
         g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
-                    "unexpected argument '%s' (see ferry run --help)", argv[1]);
+                    "unexpected argument '%s' (see ferry run --help)", argv[2]);
         return false;
     }
     *mc = (MachineConfig){
@@ -287,8 +304,13 @@ bool run_options_parse(int argc, char **argv, RunOptions *opts, GError **errp)
         return false;
     }
     opts->info = split_info(info);
-    if (!check_info(opts->info, errp))
+    if (!check_info(opts->info, &leftover, opts, errp))
         return false;
+    if (leftover) {
+        g_set_error(errp, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                    "unexpected argument '%s' (see ferry run --help)", leftover);
+        return false;
+    }
     if (paused && !incoming) {
         g_set_error_literal(errp, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                             "--paused goes with --incoming");
@@ -321,5 +343,6 @@ void run_options_clear(RunOptions *opts)
     g_free((char *)mc->serial);
     g_free((char *)mc->debugcon);
     g_strfreev(opts->info);
+    g_free(opts->machine_fdt_path);
     memset(opts, 0, sizeof(*opts));
 }

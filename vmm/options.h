@@ -9,6 +9,7 @@
 typedef struct RunOptions {
     MachineConfig machine;
     char **info; /* --info topics, in order; NULL-terminated */
+    char *machine_fdt_path; /* --info machine-fdt FILE */
 } RunOptions;
 
 /* Parses argv (argv[0] is "run"); on error, a one-line message. */

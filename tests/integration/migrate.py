@@ -29,6 +29,7 @@ Modes:
                     refuses, the source fails over and PASSes
   corrupt-section   the same in a device-state section
   truncated         the proxy cuts the stream: the destination refuses
+  machine-fdt       --info machine-fdt FILE writes the stream's device tree
 """
 import json
 import os
@@ -375,6 +376,15 @@ def main():
         elif mode == "dimm":
             mem = ["--memory", "512M,slots=4,maxmem=2G"]
             good_migration(t, tmp, mem, mem, cmdline="dimm=1 slots=4", dimm=True)
+        elif mode == "machine-fdt":
+            path = os.path.join(tmp, "machine.dtb")
+            r = subprocess.run([FERRY, "run", "--memory", "512M,slots=2,maxmem=2G", "--test-exit",
+                                "--cmdline", "test=hello", "--info", "machine-fdt", path],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            blob = open(path, "rb").read() if os.path.exists(path) else b""
+            t.check("--info machine-fdt writes a device tree (magic d00dfeed)",
+                    blob[:4] == bytes.fromhex("d00dfeed") and b"ferry,machine" in blob, blob[:16])
+            t.check("and then boots", r.returncode == 1 and b"PASS: hello" in r.stdout, r.stdout)
         elif mode == "tcp-netns":
             ns = netns_setup()
             try:
