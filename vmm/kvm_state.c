@@ -1,6 +1,7 @@
 /* The in-kernel PICs, IOAPIC, PIT and kvmclock as one migration section;
  * the layout is in kvm_state.h. */
 #include "vmm/kvm_state.h"
+#include "vmm/state_record.h"
 
 #include <errno.h>
 #include <string.h>
@@ -88,18 +89,6 @@ bool kvm_clock_restore(Kvm *kvm, const struct kvm_clock_data *saved, GError **er
     return vm_ioctl(kvm, KVM_SET_CLOCK, &set, "KVM_SET_CLOCK", errp);
 }
 
-static void put_u32(GByteArray *out, uint32_t v)
-{
-    v = GUINT32_TO_LE(v);
-    g_byte_array_append(out, (const guint8 *)&v, sizeof(v));
-}
-
-static void put_record(GByteArray *out, uint32_t tag, const void *data, uint32_t len)
-{
-    put_u32(out, tag);
-    put_u32(out, len);
-    g_byte_array_append(out, data, len);
-}
 
 bool kvm_state_save(Kvm *kvm, GByteArray *out, GError **errp)
 {
@@ -120,12 +109,12 @@ bool kvm_state_save(Kvm *kvm, GByteArray *out, GError **errp)
         return false;
 
     g_byte_array_append(out, (const guint8 *)KVM_STATE_MAGIC, 4);
-    put_u32(out, TAG_COUNT - 1);
-    put_record(out, TAG_PIC_MASTER, &chips[0], sizeof(chips[0]));
-    put_record(out, TAG_PIC_SLAVE, &chips[1], sizeof(chips[1]));
-    put_record(out, TAG_IOAPIC, &chips[2], sizeof(chips[2]));
-    put_record(out, TAG_PIT, &pit, sizeof(pit));
-    put_record(out, TAG_CLOCK, &clock, sizeof(clock));
+    state_put_u32(out, TAG_COUNT - 1);
+    state_put_record(out, TAG_PIC_MASTER, &chips[0], sizeof(chips[0]));
+    state_put_record(out, TAG_PIC_SLAVE, &chips[1], sizeof(chips[1]));
+    state_put_record(out, TAG_IOAPIC, &chips[2], sizeof(chips[2]));
+    state_put_record(out, TAG_PIT, &pit, sizeof(pit));
+    state_put_record(out, TAG_CLOCK, &clock, sizeof(clock));
     return true;
 }
 
@@ -139,7 +128,7 @@ void kvm_state_section_save(void *opaque, GByteArray *out)
     g_byte_array_set_size(out, start);
     g_warning("%s", err->message);
     g_byte_array_append(out, (const guint8 *)KVM_STATE_MAGIC, 4);
-    put_u32(out, 0);
+    state_put_u32(out, 0);
 }
 
 static uint32_t get_u32(const uint8_t *p)

@@ -17,6 +17,7 @@
  * KVM the meaning of what is in it.
  */
 #include "vmm/vcpu_state.h"
+#include "vmm/state_record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -270,25 +271,13 @@ static bool vcpu_complete_pending_io(Vcpu *vcpu, GError **errp)
 
 /* ---- writing ---------------------------------------------------------- */
 
-static void put_u32(GByteArray *out, uint32_t v)
-{
-    v = GUINT32_TO_LE(v);
-    g_byte_array_append(out, (const guint8 *)&v, sizeof(v));
-}
-
-static void put_record(GByteArray *out, uint32_t tag, const void *data, uint32_t len)
-{
-    put_u32(out, tag);
-    put_u32(out, len);
-    g_byte_array_append(out, data, len);
-}
 
 static void put_header(GByteArray *out, uint32_t index, uint32_t flags, uint32_t records)
 {
     g_byte_array_append(out, (const guint8 *)VCPU_STATE_MAGIC, 4);
-    put_u32(out, index);
-    put_u32(out, flags);
-    put_u32(out, records);
+    state_put_u32(out, index);
+    state_put_u32(out, flags);
+    state_put_u32(out, records);
 }
 
 /* KVM_GET_MSRS stops at the first MSR it cannot read.  Such an MSR (listed
@@ -311,8 +300,8 @@ static bool save_msrs(Vcpu *vcpu, const HostCaps *caps, GByteArray *rec, GError 
             return false;
         }
         for (int i = 0; i < got; i++) {
-            put_u32(rec, msrs->entries[i].index);
-            put_u32(rec, 0);
+            state_put_u32(rec, msrs->entries[i].index);
+            state_put_u32(rec, 0);
             uint64_t v = GUINT64_TO_LE(msrs->entries[i].data);
             g_byte_array_append(rec, (const guint8 *)&v, sizeof(v));
             count++;
@@ -368,24 +357,24 @@ bool vcpu_state_save(Vcpu *vcpu, GByteArray *out, GError **errp)
 
     guint start = out->len;
     put_header(out, vcpu->index, 0, 0);
-    put_record(out, TAG_REGS, &regs, sizeof(regs));
-    put_record(out, TAG_SREGS, &sregs, sizeof(sregs));
+    state_put_record(out, TAG_REGS, &regs, sizeof(regs));
+    state_put_record(out, TAG_SREGS, &sregs, sizeof(sregs));
     if (caps->xsave)
-        put_record(out, TAG_XSAVE, xsave, caps->xsave_len);
+        state_put_record(out, TAG_XSAVE, xsave, caps->xsave_len);
     else
-        put_record(out, TAG_FPU, &fpu, sizeof(fpu));
+        state_put_record(out, TAG_FPU, &fpu, sizeof(fpu));
     records = 3;
     if (caps->xcrs) {
-        put_record(out, TAG_XCRS, &xcrs, sizeof(xcrs));
+        state_put_record(out, TAG_XCRS, &xcrs, sizeof(xcrs));
         records++;
     }
-    put_record(out, TAG_MSRS, msrs->data, msrs->len);
-    put_record(out, TAG_LAPIC, &lapic, sizeof(lapic));
-    put_record(out, TAG_EVENTS, &events, sizeof(events));
-    put_record(out, TAG_MP_STATE, &mp, sizeof(mp));
+    state_put_record(out, TAG_MSRS, msrs->data, msrs->len);
+    state_put_record(out, TAG_LAPIC, &lapic, sizeof(lapic));
+    state_put_record(out, TAG_EVENTS, &events, sizeof(events));
+    state_put_record(out, TAG_MP_STATE, &mp, sizeof(mp));
     records += 4;
     if (caps->debugregs) {
-        put_record(out, TAG_DEBUGREGS, &dbg, sizeof(dbg));
+        state_put_record(out, TAG_DEBUGREGS, &dbg, sizeof(dbg));
         records++;
     }
     uint32_t le = GUINT32_TO_LE(records);
@@ -405,7 +394,7 @@ void vcpu_state_section_save(void *opaque, GByteArray *out)
     g_warning("%s", err->message);
     size_t len = MIN(strlen(err->message), (size_t)ERROR_TEXT_MAX);
     put_header(out, vcpu->index, VCPU_STATE_FLAG_ERROR, 1);
-    put_record(out, TAG_ERROR, err->message, (uint32_t)MAX(len, 1));
+    state_put_record(out, TAG_ERROR, err->message, (uint32_t)MAX(len, 1));
 }
 
 /* ---- reading ---------------------------------------------------------- */
