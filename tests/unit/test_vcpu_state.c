@@ -8,117 +8,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "mem/kvm_memslots.h"
-#include "mem/region.h"
+#include "tiny_vm.h"
 #include "vmm/kvm.h"
 #include "vmm/kvm_state.h"
 #include "vmm/vcpu.h"
 #include "vmm/vcpu_state.h"
 
-#define CODE_ADDR 0x1000
-#define COUNTER_PORT 0x80
-#define RAM_SIZE (1u << 20)
-
-/* What the guest wrote to the counter port, per VM. */
-typedef struct Counter {
-    int writes; /* atomic */
-    int first_value; /* atomic; -1 until the first write */
-    int last_value; /* atomic */
-} Counter;
-
-static uint64_t counter_read(void *opaque, uint64_t offset, unsigned size)
-{
-    return 0;
-}
-
-static void counter_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
-{
-    Counter *c = opaque;
-
-    g_atomic_int_compare_and_exchange(&c->first_value, -1, (int)(value & 0xff));
-    g_atomic_int_set(&c->last_value, (int)(value & 0xff));
-    g_atomic_int_inc(&c->writes);
-}
-
-static const MemoryRegionOps counter_ops = { .read = counter_read, .write = counter_write };
-
-typedef struct TinyVm {
-    Kvm *kvm;
-    RamBlock *ram;
-    MemoryRegion *system, *io_root, *ram_mr, *counter_mr;
-    AddressSpace *memory, *io;
-    KvmMemslots *slots;
-    Vcpus *vcpus;
-    Counter counter;
-} TinyVm;
-
-/* Real mode at 0:0x1000: out 0x80, al; inc ax; jmp back.  With `boot`
- * false the vCPU keeps KVM's reset state (for a destination). */
-static void tiny_vm_init(TinyVm *vm, bool boot)
-{
-    static const uint8_t code[] = { 0xe6, COUNTER_PORT, 0x40, 0xeb, 0xfb };
-    g_autoptr(GError) err = NULL;
-
-    vm->counter = (Counter){ .first_value = -1, .last_value = -1 };
-    vm->kvm = kvm_open(&err);
-    g_assert_no_error(err);
-    static int vms;
-    g_autofree char *name = g_strdup_printf("tiny%d.ram", vms++);
-    vm->ram = ram_block_new(name, RAM_SIZE, RAM_SIZE, 0, NULL, &err);
-    g_assert_no_error(err);
-    vm->system = memory_region_new_container("system", MR_SIZE_ALL);
-    vm->io_root = memory_region_new_container("io", 0x10000);
-    vm->memory = address_space_new("memory", vm->system);
-    vm->io = address_space_new("I/O", vm->io_root);
-    vm->slots = kvm_memslots_new(vm->kvm->vm_fd, vm->kvm->nr_memslots, NULL, NULL);
-    memory_listener_register(kvm_memslots_listener(vm->slots), vm->memory);
-    vm->ram_mr = memory_region_new_ram(name, vm->ram);
-    memory_region_add_subregion(vm->system, 0, vm->ram_mr);
-    vm->counter_mr = memory_region_new_io("counter", 1, &counter_ops, &vm->counter);
-    memory_region_add_subregion(vm->io_root, COUNTER_PORT, vm->counter_mr);
-
-    vm->vcpus = vcpus_new(&(VcpusConfig){ .kvm = vm->kvm, .count = 1, .memory = vm->memory,
-                                          .io = vm->io }, &err);
-    g_assert_no_error(err);
-    if (!boot)
-        return;
-    memcpy(vm->ram->host + CODE_ADDR, code, sizeof(code));
-    Vcpu *bsp = vcpus_get(vm->vcpus, 0);
-    struct kvm_sregs sregs;
-    struct kvm_regs regs = { .rip = CODE_ADDR, .rflags = 2, .rax = 0x1234 };
-    g_assert_cmpint(ioctl(bsp->fd, KVM_GET_SREGS, &sregs), ==, 0);
-    sregs.cs.base = 0;
-    sregs.cs.selector = 0;
-    g_assert_cmpint(ioctl(bsp->fd, KVM_SET_SREGS, &sregs), ==, 0);
-    g_assert_cmpint(ioctl(bsp->fd, KVM_SET_REGS, &regs), ==, 0);
-}
-
-static void tiny_vm_free(TinyVm *vm)
-{
-    vcpus_free(vm->vcpus);
-    memory_region_del_subregion(vm->io_root, vm->counter_mr);
-    memory_region_del_subregion(vm->system, vm->ram_mr);
-    memory_listener_unregister(kvm_memslots_listener(vm->slots));
-    kvm_memslots_free(vm->slots);
-    address_space_free(vm->memory);
-    address_space_free(vm->io);
-    memory_region_free(vm->counter_mr);
-    memory_region_free(vm->ram_mr);
-    memory_region_free(vm->system);
-    memory_region_free(vm->io_root);
-    ram_block_free(vm->ram);
-    kvm_close(vm->kvm);
-}
-
-/* Meson's timeout ends a hang. */
-static int wait_for_writes_above(Counter *c, int count)
-{
-    int now;
-
-    while ((now = g_atomic_int_get(&c->writes)) <= count)
-        g_usleep(1000);
-    return now;
-}
 
 static Vcpu *bsp(TinyVm *vm)
 {
@@ -163,9 +58,9 @@ static void test_round_trip(void)
     uint64_t msrs_src[64], msrs_dst[64];
     unsigned nmsrs;
 
-    tiny_vm_init(&src, true);
+    tiny_vm_init(&src, 1, true);
     vcpus_start(src.vcpus);
-    wait_for_writes_above(&src.counter, 200);
+    tiny_vm_wait_writes_above(&src, 200);
     vcpus_pause(src.vcpus);
     int paused_at = g_atomic_int_get(&src.counter.writes);
 
@@ -199,8 +94,8 @@ static void test_round_trip(void)
 
     /* The destination: RAM first (what precopy leaves), then the state,
      * with its vCPU never run. */
-    tiny_vm_init(&dst, false);
-    memcpy(dst.ram->host, src.ram->host, RAM_SIZE);
+    tiny_vm_init(&dst, 1, false);
+    memcpy(dst.ram->host, src.ram->host, TINY_VM_RAM_SIZE);
     g_usleep(20 * 1000); /* transfer time, for the clock to cover */
     g_assert_true(vcpu_state_load(bsp(&dst), saved.cpu->data, saved.cpu->len,
                                   VCPU_STATE_VERSION, &err));
@@ -238,7 +133,7 @@ static void test_round_trip(void)
     /* The copy goes on with the loop: its first `out` writes AL as the
      * source left it (or one more, if the source had just done the out). */
     vcpus_start(dst.vcpus);
-    wait_for_writes_above(&dst.counter, 100);
+    tiny_vm_wait_writes_above(&dst, 100);
     int first = g_atomic_int_get(&dst.counter.first_value);
     uint8_t al = regs_src.rax & 0xff;
     g_assert_true(first == al || first == (uint8_t)(al + 1));
@@ -246,7 +141,7 @@ static void test_round_trip(void)
 
     /* The source resumes too: both run. */
     vcpus_resume(src.vcpus);
-    wait_for_writes_above(&src.counter, paused_at + 10);
+    tiny_vm_wait_writes_above(&src, paused_at + 10);
 
     /* A save while the vCPU runs is refused, and the section adapter turns
      * it into an error section that the destination reports. */
@@ -318,7 +213,7 @@ static void test_hostile(void)
     g_autoptr(GError) err = NULL;
 
     g_assert_nonnull(saved.cpu);
-    tiny_vm_init(&vm, true);
+    tiny_vm_init(&vm, 1, true);
     Vcpu *vcpu = bsp(&vm);
     get(vcpu, KVM_GET_REGS, &before);
 
@@ -433,7 +328,7 @@ static void test_clock_plain(void)
     g_autoptr(GError) err = NULL;
     struct kvm_clock_data now, later;
 
-    tiny_vm_init(&vm, false);
+    tiny_vm_init(&vm, 1, false);
     g_assert_true(kvm_clock_get(vm.kvm, &now, &err));
     struct kvm_clock_data ahead = { .clock = now.clock + 1000ull * 1000 * 1000 * 3600 };
     g_assert_true(kvm_clock_restore(vm.kvm, &ahead, &err));
