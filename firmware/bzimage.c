@@ -6,7 +6,7 @@
 #include "firmware/boot_guest.h"
 #include "firmware/boot_layout.h"
 #include "firmware/e820.h"
-#include "firmware/le_bytes.h"
+#include "mem/le_bytes.h"
 
 #define BZ_LOAD_ADDR BOOT_HIGH_MEMORY
 #define BZ_TYPE_OF_LOADER_UNDEFINED 0xff

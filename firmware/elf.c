@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "firmware/le_bytes.h"
+#include "mem/le_bytes.h"
 
 #define ELF_IDENT_SIZE 16
 #define ELF_CLASS_32 1

@@ -40,6 +40,7 @@
  * ACPI rebuild) does not take the lock again.
  */
 #include "firmware/fw_cfg.h"
+#include "mem/le_bytes.h"
 
 #include <string.h>
 
@@ -634,20 +635,6 @@ void fw_cfg_state_save(FwCfg *fw, GByteArray *out)
     g_byte_array_append(out, buf, sizeof(buf));
 }
 
-static uint64_t fw_cfg_state_u64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return GUINT64_FROM_LE(v);
-}
-
-static uint32_t fw_cfg_state_u32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return GUINT32_FROM_LE(v);
-}
-
 bool fw_cfg_state_load(FwCfg *fw, const uint8_t *data, size_t len, uint32_t version,
                        GError **errp)
 {
@@ -664,8 +651,8 @@ bool fw_cfg_state_load(FwCfg *fw, const uint8_t *data, size_t len, uint32_t vers
     }
     uint16_t key = (uint16_t)(data[0] | data[1] << 8);
     uint8_t flags = data[2];
-    uint64_t offset = fw_cfg_state_u64(data + 3), dma = fw_cfg_state_u64(data + 11);
-    uint32_t files = fw_cfg_state_u32(data + 19), hash = fw_cfg_state_u32(data + 23);
+    uint64_t offset = le64_load(data + 3), dma = le64_load(data + 11);
+    uint32_t files = le32_load(data + 19), hash = le32_load(data + 23);
     bool selected = flags & FW_CFG_STATE_SELECTED;
     const char *bad = NULL;
 

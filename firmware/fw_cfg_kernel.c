@@ -10,7 +10,7 @@
 #include "firmware/boot_layout.h"
 #include "firmware/bzimage.h"
 #include "firmware/elf.h"
-#include "firmware/le_bytes.h"
+#include "mem/le_bytes.h"
 #include "firmware/multiboot.h"
 #include "firmware/pvh.h"
 

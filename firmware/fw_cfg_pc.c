@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "firmware/le_bytes.h"
+#include "mem/le_bytes.h"
 
 #define FOUR_GiB (1ull << 32)
 #define KVM_IDENTITY_MAP_ADDR 0xfeffc000ull /* identity-map page + 3 TSS pages */

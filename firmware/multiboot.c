@@ -7,7 +7,7 @@
 #include "firmware/boot_layout.h"
 #include "firmware/e820.h"
 #include "firmware/elf.h"
-#include "firmware/le_bytes.h"
+#include "mem/le_bytes.h"
 
 #define MB_FLAG_PAGE_ALIGN (1u << 0)
 #define MB_FLAG_MEMORY_INFO (1u << 1)

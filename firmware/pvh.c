@@ -6,7 +6,7 @@
 #include "firmware/boot_guest.h"
 #include "firmware/boot_layout.h"
 #include "firmware/e820.h"
-#include "firmware/le_bytes.h"
+#include "mem/le_bytes.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 

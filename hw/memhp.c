@@ -6,6 +6,7 @@
  * into memhp_*()).  The GPE is raised after releasing it too, so the
  * controller's lock is never held while taking the PM block's. */
 #include "hw/memhp.h"
+#include "mem/le_bytes.h"
 
 #include <string.h>
 
@@ -315,49 +316,23 @@ void memhp_reset(Memhp *m)
 #define SLOT_REMOVING 0x04
 #define SLOT_EJECTING 0x08
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    v = GUINT32_TO_LE(v);
-    memcpy(p, &v, sizeof(v));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    v = GUINT64_TO_LE(v);
-    memcpy(p, &v, sizeof(v));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return GUINT32_FROM_LE(v);
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return GUINT64_FROM_LE(v);
-}
-
 void memhp_state_save(Memhp *m, GByteArray *out)
 {
     uint8_t head[STATE_HEAD_LEN], rec[STATE_SLOT_LEN];
 
     g_mutex_lock(&m->lock);
-    put_le32(head, m->nr_slots);
-    put_le32(head + 4, m->selector);
+    le32_store(head, m->nr_slots);
+    le32_store(head + 4, m->selector);
     g_byte_array_append(out, head, sizeof(head));
     for (unsigned i = 0; i < m->nr_slots; i++) {
         const MemhpSlot *s = &m->slots[i];
-        put_le64(rec, s->addr);
-        put_le64(rec + 8, s->size);
-        put_le32(rec + 16, s->node);
+        le64_store(rec, s->addr);
+        le64_store(rec + 8, s->size);
+        le32_store(rec + 16, s->node);
         rec[20] = (s->enabled ? SLOT_ENABLED : 0) | (s->inserting ? SLOT_INSERTING : 0) |
                   (s->removing ? SLOT_REMOVING : 0) | (s->ejecting ? SLOT_EJECTING : 0);
-        put_le32(rec + 21, s->ost_event);
-        put_le32(rec + 25, s->ost_status);
+        le32_store(rec + 21, s->ost_event);
+        le32_store(rec + 25, s->ost_status);
         g_byte_array_append(out, rec, sizeof(rec));
     }
     g_mutex_unlock(&m->lock);
@@ -394,7 +369,7 @@ bool memhp_state_load(Memhp *m, const uint8_t *data, size_t len, uint32_t versio
                     STATE_HEAD_LEN);
         return false;
     }
-    uint32_t nr_slots = get_le32(data), selector = get_le32(data + 4);
+    uint32_t nr_slots = le32_load(data), selector = le32_load(data + 4);
     if (nr_slots != m->nr_slots) {
         g_set_error(errp, MEMHP_ERROR, MEMHP_ERROR_INVALID,
                     "memhp state: the source had %u slots, this machine has %u (slots=)",
@@ -414,15 +389,15 @@ bool memhp_state_load(Memhp *m, const uint8_t *data, size_t len, uint32_t versio
         MemhpSlot *s = &slots[i];
         uint8_t flags = rec[20];
 
-        s->addr = get_le64(rec);
-        s->size = get_le64(rec + 8);
-        s->node = get_le32(rec + 16);
+        s->addr = le64_load(rec);
+        s->size = le64_load(rec + 8);
+        s->node = le32_load(rec + 16);
         s->enabled = flags & SLOT_ENABLED;
         s->inserting = flags & SLOT_INSERTING;
         s->removing = flags & SLOT_REMOVING;
         s->ejecting = flags & SLOT_EJECTING;
-        s->ost_event = get_le32(rec + 21);
-        s->ost_status = get_le32(rec + 25);
+        s->ost_event = le32_load(rec + 21);
+        s->ost_status = le32_load(rec + 25);
         const char *problem = slot_state_problem(s, flags);
         if (problem) {
             g_set_error(errp, MEMHP_ERROR, MEMHP_ERROR_INVALID,

@@ -2,6 +2,7 @@
  * the layout is in kvm_state.h. */
 #include "vmm/kvm_state.h"
 #include "vmm/state_record.h"
+#include "mem/le_bytes.h"
 
 #include <errno.h>
 #include <string.h>
@@ -89,7 +90,6 @@ bool kvm_clock_restore(Kvm *kvm, const struct kvm_clock_data *saved, GError **er
     return vm_ioctl(kvm, KVM_SET_CLOCK, &set, "KVM_SET_CLOCK", errp);
 }
 
-
 bool kvm_state_save(Kvm *kvm, GByteArray *out, GError **errp)
 {
     struct kvm_irqchip chips[3] = {
@@ -131,14 +131,6 @@ void kvm_state_section_save(void *opaque, GByteArray *out)
     state_put_u32(out, 0);
 }
 
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return GUINT32_FROM_LE(v);
-}
-
 static bool fail(GError **errp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static bool fail(GError **errp, const char *fmt, ...)
@@ -168,7 +160,7 @@ bool kvm_state_load(Kvm *kvm, const uint8_t *data, size_t len, uint32_t version,
                     KVM_STATE_HEADER_LEN);
     if (memcmp(data, KVM_STATE_MAGIC, 4) != 0)
         return fail(errp, "bad magic (not a ferry KVM section)");
-    uint32_t records = get_u32(data + 4);
+    uint32_t records = le32_load(data + 4);
     if (records == 0)
         return fail(errp, "the source could not save it (see the source's log)");
     if (records != TAG_COUNT - 1)
@@ -178,7 +170,7 @@ bool kvm_state_load(Kvm *kvm, const uint8_t *data, size_t len, uint32_t version,
     for (uint32_t r = 0; r < records; r++) {
         if (len - at < KVM_STATE_RECORD_HEADER_LEN)
             return fail(errp, "record %u of %u is cut off", r + 1, records);
-        uint32_t tag = get_u32(data + at), rlen = get_u32(data + at + 4);
+        uint32_t tag = le32_load(data + at), rlen = le32_load(data + at + 4);
         at += KVM_STATE_RECORD_HEADER_LEN;
         if (tag == 0 || tag >= TAG_COUNT)
             return fail(errp, "unknown record tag %u", tag);

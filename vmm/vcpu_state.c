@@ -18,6 +18,7 @@
  */
 #include "vmm/vcpu_state.h"
 #include "vmm/state_record.h"
+#include "mem/le_bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -271,7 +272,6 @@ static bool vcpu_complete_pending_io(Vcpu *vcpu, GError **errp)
 
 /* ---- writing ---------------------------------------------------------- */
 
-
 static void put_header(GByteArray *out, uint32_t index, uint32_t flags, uint32_t records)
 {
     g_byte_array_append(out, (const guint8 *)VCPU_STATE_MAGIC, 4);
@@ -399,14 +399,6 @@ void vcpu_state_section_save(void *opaque, GByteArray *out)
 
 /* ---- reading ---------------------------------------------------------- */
 
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return GUINT32_FROM_LE(v);
-}
-
 typedef struct Parsed {
     const uint8_t *data[TAG_COUNT];
     uint32_t len[TAG_COUNT];
@@ -467,8 +459,8 @@ static bool parse_section(unsigned index, const uint8_t *data, size_t len, const
                           len, VCPU_STATE_HEADER_LEN);
     if (memcmp(data, VCPU_STATE_MAGIC, 4) != 0)
         return parse_fail(errp, index, "bad magic (not a ferry vCPU section)");
-    uint32_t src_index = get_u32(data + 4), flags = get_u32(data + 8);
-    uint32_t records = get_u32(data + 12);
+    uint32_t src_index = le32_load(data + 4), flags = le32_load(data + 8);
+    uint32_t records = le32_load(data + 12);
     if (src_index != index)
         return parse_fail(errp, index, "section is for vCPU %u", src_index);
     if (flags & ~VCPU_STATE_FLAG_ERROR)
@@ -480,7 +472,7 @@ static bool parse_section(unsigned index, const uint8_t *data, size_t len, const
     for (uint32_t r = 0; r < records; r++) {
         if (len - at < VCPU_STATE_RECORD_HEADER_LEN)
             return parse_fail(errp, index, "record %u of %u is cut off", r + 1, records);
-        uint32_t tag = get_u32(data + at), rlen = get_u32(data + at + 4);
+        uint32_t tag = le32_load(data + at), rlen = le32_load(data + at + 4);
         at += VCPU_STATE_RECORD_HEADER_LEN;
         if (tag == 0 || tag >= TAG_COUNT)
             return parse_fail(errp, index, "unknown record tag %u", tag);
@@ -521,19 +513,19 @@ static bool parse_section(unsigned index, const uint8_t *data, size_t len, const
         return parse_fail(errp, index,
                           "has debug registers but this host's KVM lacks KVM_CAP_DEBUGREGS");
 
-    uint32_t nmsrs = get_u32(p->data[TAG_MSRS]);
-    if (get_u32(p->data[TAG_MSRS] + 4) != 0)
+    uint32_t nmsrs = le32_load(p->data[TAG_MSRS]);
+    if (le32_load(p->data[TAG_MSRS] + 4) != 0)
         return parse_fail(errp, index, "MSR record's reserved word is not 0");
     if (nmsrs > MSRS_MAX || p->len[TAG_MSRS] != 8 + nmsrs * MSR_ENTRY_LEN)
         return parse_fail(errp, index, "MSR record holds %u bytes for %u MSRs (at most %u)",
                           p->len[TAG_MSRS], nmsrs, MSRS_MAX);
     for (uint32_t i = 0; i < nmsrs; i++) {
         const uint8_t *e = p->data[TAG_MSRS] + 8 + (size_t)i * MSR_ENTRY_LEN;
-        if (get_u32(e + 4) != 0)
-            return parse_fail(errp, index, "MSR 0x%x's reserved word is not 0", get_u32(e));
+        if (le32_load(e + 4) != 0)
+            return parse_fail(errp, index, "MSR 0x%x's reserved word is not 0", le32_load(e));
     }
     if (p->data[TAG_XCRS]) {
-        uint32_t nr_xcrs = get_u32(p->data[TAG_XCRS]);
+        uint32_t nr_xcrs = le32_load(p->data[TAG_XCRS]);
         if (nr_xcrs > KVM_MAX_XCRS)
             return parse_fail(errp, index, "%u XCRs (at most %u)", nr_xcrs, KVM_MAX_XCRS);
     }
@@ -564,7 +556,7 @@ static bool set_msrs(Vcpu *vcpu, struct kvm_msrs *msrs, GError **errp)
 
 static bool load_msrs(Vcpu *vcpu, const uint8_t *rec, GError **errp)
 {
-    uint32_t n = get_u32(rec);
+    uint32_t n = le32_load(rec);
     g_autofree struct kvm_msrs *first =
         g_malloc0(sizeof(*first) + (size_t)n * sizeof(struct kvm_msr_entry));
     struct {
@@ -577,7 +569,7 @@ static bool load_msrs(Vcpu *vcpu, const uint8_t *rec, GError **errp)
         uint64_t value;
 
         memcpy(&value, e + 8, sizeof(value));
-        struct kvm_msr_entry entry = { .index = get_u32(e), .data = GUINT64_FROM_LE(value) };
+        struct kvm_msr_entry entry = { .index = le32_load(e), .data = GUINT64_FROM_LE(value) };
         if (entry.index == MSR_IA32_TSC_DEADLINE) {
             deadline.head.nmsrs = 1;
             deadline.entry = entry;

@@ -11,7 +11,7 @@
 #include "firmware/fw_cfg.h"
 #include "firmware/fw_cfg_kernel.h"
 #include "firmware/fw_cfg_pc.h"
-#include "firmware/le_bytes.h"
+#include "mem/le_bytes.h"
 #include "fixture.h"
 
 #define MiB (1024ull * 1024)

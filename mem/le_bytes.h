@@ -1,6 +1,7 @@
-/* Little-endian loads and stores on byte buffers.  Boot images and the
- * structures written into guest memory are little-endian and unaligned, so
- * everything goes through memcpy rather than casts. */
+/* Little-endian loads and stores on byte buffers.  Boot images, the
+ * structures written into guest memory and the migration stream's device
+ * state are little-endian and unaligned, so everything goes through memcpy
+ * rather than casts. */
 #pragma once
 
 #include <glib.h>
