@@ -270,21 +270,22 @@ bool memory_global_dirty_log_enabled(void)
     return g_atomic_int_get(&global_dirty_log) != 0;
 }
 
-uint64_t memory_global_dirty_log_take(RamBlock *block, uint64_t first_page)
+uint64_t memory_global_dirty_log_take(RamBlock *block, uint64_t first_page, uint64_t npages,
+                                      uint64_t *bits)
 {
     memory_lock();
-    uint64_t mask = ram_block_dirty_take64(block, first_page);
-    if (mask) {
+    uint64_t taken = ram_block_dirty_take(block, first_page, npages, bits);
+    if (taken) {
         GPtrArray *all = address_spaces_all();
         for (unsigned a = 0; a < all->len; a++) {
             AddressSpace *as = g_ptr_array_index(all, a);
             for (unsigned i = 0; i < as->listeners->len; i++)
                 LISTENER_CALL((MemoryListener *)g_ptr_array_index(as->listeners, i), log_clear,
-                              block, first_page, mask);
+                              block, first_page, npages, bits);
         }
     }
     memory_unlock();
-    return mask;
+    return taken;
 }
 
 void address_space_mark_dirty(AddressSpace *as, uint64_t addr, uint64_t len)

@@ -41,11 +41,13 @@ struct MemoryListener {
     void (*log_stop)(MemoryListener *l, const FlatRange *fr);
     /* Pull the dirty log of a RAM range into its block's bitmap. */
     void (*log_sync)(MemoryListener *l, const FlatRange *fr);
-    /* Re-arm tracking of the pages in `mask` (bit i = page first_page + i,
-     * first_page a multiple of 64) of `block`, which the caller just took
-     * from the block's bitmap and is about to read (KVM_CLEAR_DIRTY_LOG).
-     * Called outside begin/commit, with the memory lock held. */
-    void (*log_clear)(MemoryListener *l, RamBlock *block, uint64_t first_page, uint64_t mask);
+    /* Re-arm tracking of the pages set in bits[] (bit i = page first_page
+     * + i of `block`, npages bits, first_page a multiple of 64), which the
+     * caller just took from the block's bitmap and is about to read
+     * (KVM_CLEAR_DIRTY_LOG).  Called outside begin/commit, with the memory
+     * lock held. */
+    void (*log_clear)(MemoryListener *l, RamBlock *block, uint64_t first_page, uint64_t npages,
+                      const uint64_t *bits);
     void (*commit)(MemoryListener *l);
     AddressSpace *as; /* set by memory_listener_register() */
 };
@@ -79,7 +81,7 @@ void memory_listener_unregister(MemoryListener *l);
  *   bitmaps (KVM_GET_DIRTY_LOG per slot, or reaping the vCPUs' dirty
  *   rings).  For a final sync, pause the vCPUs first: a running vCPU may
  *   still hold dirty pages in its CPU's log.
- * take: migration's per-64-page step; see memory_global_dirty_log_take().
+ * take: migration's per-chunk step; see memory_global_dirty_log_take().
  * Writes ferry itself makes through address_space_write() are marked
  * dirty while logging is on; writes through address_space_ram_ptr()
  * pointers need address_space_mark_dirty() afterwards. */
@@ -88,14 +90,16 @@ void memory_global_dirty_log_stop(void);
 void memory_global_dirty_log_sync(void);
 bool memory_global_dirty_log_enabled(void);
 
-/* Takes the dirty bits of pages [first_page, first_page + 64) of `block`
- * (first_page a multiple of 64; see ram_block_dirty_take64()), re-arms
- * tracking of exactly those pages in KVM (log_clear), and returns them:
- * bit i set = page first_page + i must be sent.  Read the pages after this
- * call, never before: a guest write after it is caught by the next sync.
- * Pages whose bits were clear are left alone in KVM, so a write that the
- * next sync has yet to see is never lost. */
-uint64_t memory_global_dirty_log_take(RamBlock *block, uint64_t first_page);
+/* Takes the dirty bits of pages [first_page, first_page + npages) of
+ * `block` into bits[] (see ram_block_dirty_take()), re-arms tracking of
+ * exactly those pages in KVM (log_clear, one call for the whole range),
+ * and returns how many there are: bit i set = page first_page + i must be
+ * sent.  Read the pages after this call, never before: a guest write
+ * after it is caught by the next sync.  Pages whose bits were clear are
+ * left alone in KVM, so a write that the next sync has yet to see is
+ * never lost. */
+uint64_t memory_global_dirty_log_take(RamBlock *block, uint64_t first_page, uint64_t npages,
+                                      uint64_t *bits);
 
 /* The host wrote guest RAM [addr, addr + len) through a pointer from
  * address_space_ram_ptr(): mark the RAM blocks behind it dirty.  Call it

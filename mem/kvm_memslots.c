@@ -62,7 +62,7 @@ struct KvmMemslots {
     DirtyTracking dirty_mode;
     uint32_t manual_protect; /* KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | ..._INITIALLY_SET */
     KvmDirtyLogOps dirty_ops;
-    uint64_t *log_buf; /* KVM_GET_DIRTY_LOG scratch, log_buf_words long */
+    uint64_t *log_buf; /* dirty-log ioctl scratch (memory lock), log_buf_words long */
     uint64_t log_buf_words;
     bool reap_pending; /* ring mode: a log_sync asked for a harvest at commit */
     GMutex ring_lock; /* guards rings, their fetch indexes and targets */
@@ -260,6 +260,17 @@ static uint64_t slot_first_page(const KvmSlot *slot)
     return slot->block_offset >> RAM_DIRTY_PAGE_SHIFT;
 }
 
+/* The scratch bitmap for one dirty-log ioctl, `words` long and zeroed. */
+static uint64_t *log_buf(KvmMemslots *slots, uint64_t words)
+{
+    if (words > slots->log_buf_words) {
+        slots->log_buf = g_renew(uint64_t, slots->log_buf, words);
+        slots->log_buf_words = words;
+    }
+    memset(slots->log_buf, 0, words * sizeof(uint64_t));
+    return slots->log_buf;
+}
+
 /* KVM_GET_DIRTY_LOG of one mapped slot into its block's bitmap.  If KVM
  * cannot say, the whole slot counts as dirty: resending is safe. */
 static void sync_slot_bitmap(KvmMemslots *slots, const KvmSlot *slot)
@@ -269,12 +280,7 @@ static void sync_slot_bitmap(KvmMemslots *slots, const KvmSlot *slot)
 
     if (!(slot->flags & KVM_MEM_LOG_DIRTY_PAGES) || !slot->block)
         return;
-    if (words > slots->log_buf_words) {
-        slots->log_buf = g_renew(uint64_t, slots->log_buf, words);
-        slots->log_buf_words = words;
-    }
-    memset(slots->log_buf, 0, words * sizeof(uint64_t));
-    struct kvm_dirty_log log = { .slot = slot->id, .dirty_bitmap = slots->log_buf };
+    struct kvm_dirty_log log = { .slot = slot->id, .dirty_bitmap = log_buf(slots, words) };
     int ret = slots->dirty_ops.get_dirty_log(slots->dirty_ops.opaque, &log);
     if (ret < 0) {
         g_printerr("ferry: KVM_GET_DIRTY_LOG on slot %u (0x%" PRIx64 "+0x%" PRIx64
@@ -292,96 +298,75 @@ static bool manual_protect(const KvmMemslots *slots)
            (slots->manual_protect & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
 }
 
-/* KVM_CLEAR_DIRTY_LOG of `bits` (bit i = slot page chunk + i) in one
- * 64-page chunk of a slot; chunk is a multiple of 64. */
-static bool clear_slot_chunk(KvmMemslots *slots, const KvmSlot *slot, uint64_t chunk,
-                             uint64_t bits)
+/* 64 bits of bits[] (nbits long) from bit `start`, which may be negative
+ * or past the end: bits outside [0, nbits) read as 0. */
+static uint64_t bits_window(const uint64_t *bits, uint64_t nbits, int64_t start)
 {
-    uint64_t npages = slot_pages(slot);
-
-    if (chunk >= npages)
-        return true;
-    uint32_t num = npages - chunk >= 64 ? 64 : (uint32_t)(npages - chunk);
-    if (num < 64)
-        bits &= (1ull << num) - 1;
-    if (!bits)
-        return true;
-    struct kvm_clear_dirty_log log = {
-        .slot = slot->id,
-        .num_pages = num, /* short only at the slot's end, as KVM allows */
-        .first_page = chunk,
-        .dirty_bitmap = &bits,
-    };
-    int ret = slots->dirty_ops.clear_dirty_log(slots->dirty_ops.opaque, &log);
-    if (ret < 0) {
-        g_printerr("ferry: KVM_CLEAR_DIRTY_LOG on slot %u (%s), pages 0x%" PRIx64
-                   "+%u: %s\n", slot->id, slot->name, chunk, num, g_strerror(-ret));
-        return false;
-    }
-    return true;
+    if (start <= -64 || start >= (int64_t)nbits)
+        return 0;
+    if (start < 0)
+        return bits_window(bits, nbits, 0) << -start;
+    uint64_t w = (uint64_t)start / 64;
+    unsigned shift = (uint64_t)start % 64;
+    uint64_t v = bits[w] >> shift;
+    if (shift && (w + 1) * 64 < nbits)
+        v |= bits[w + 1] << (64 - shift);
+    if (nbits - (uint64_t)start < 64)
+        v &= (1ull << (nbits - (uint64_t)start)) - 1;
+    return v;
 }
 
-/* Re-arm `mask` (bit i = block page first_page + i, first_page a multiple
- * of 64) on every logged slot that maps those pages of `block`.  A 64-page
- * group of the block covers at most two 64-page chunks of a slot. */
+/* Re-arm the pages set in bits[] (bit i = block page first_page + i) on
+ * every logged slot that maps some of them: one KVM_CLEAR_DIRTY_LOG per
+ * slot, over the 64-page chunks of the slot the range touches, as KVM
+ * wants them (first page a multiple of 64, short only at the slot's end). */
 static bool clear_block_pages(KvmMemslots *slots, RamBlock *block, uint64_t first_page,
-                              uint64_t mask)
+                              uint64_t npages, const uint64_t *bits)
 {
     bool ok = true;
 
-    for (unsigned i = 0; i < slots->mapped->len && mask; i++) {
+    for (unsigned i = 0; i < slots->mapped->len; i++) {
         const KvmSlot *slot = &g_array_index(slots->mapped, KvmSlot, i);
-        uint64_t sp = slot_first_page(slot);
+        uint64_t sp = slot_first_page(slot), sn = slot_pages(slot);
 
         if (slot->block != block || !(slot->flags & KVM_MEM_LOG_DIRTY_PAGES) ||
-            first_page + 64 <= sp || first_page >= sp + slot_pages(slot))
+            first_page + npages <= sp || first_page >= sp + sn)
             continue;
-        if (first_page < sp) {
-            /* The slot starts inside the group: its page 0 is bit sp - first_page. */
-            ok &= clear_slot_chunk(slots, slot, 0, mask >> (sp - first_page));
-        } else {
-            uint64_t rel = first_page - sp;
-            unsigned shift = rel % 64;
-            uint64_t chunk = rel - shift;
-            ok &= clear_slot_chunk(slots, slot, chunk, mask << shift);
-            if (shift)
-                ok &= clear_slot_chunk(slots, slot, chunk + 64, mask >> (64 - shift));
+        uint64_t lo = MAX(first_page, sp) - sp, hi = MIN(first_page + npages, sp + sn) - sp;
+        uint64_t chunk = lo & ~63ull, num = MIN((hi + 63) & ~63ull, sn) - chunk;
+        uint64_t words = (num + 63) / 64, any = 0;
+        uint64_t *clear = log_buf(slots, words);
+        for (uint64_t w = 0; w < words; w++) {
+            clear[w] = bits_window(bits, npages, (int64_t)(sp + chunk + w * 64) - (int64_t)first_page);
+            any |= clear[w];
+        }
+        if (num % 64)
+            clear[words - 1] &= (1ull << (num % 64)) - 1;
+        if (!any)
+            continue;
+        struct kvm_clear_dirty_log log = {
+            .slot = slot->id,
+            .num_pages = (uint32_t)num,
+            .first_page = chunk,
+            .dirty_bitmap = clear,
+        };
+        int ret = slots->dirty_ops.clear_dirty_log(slots->dirty_ops.opaque, &log);
+        if (ret < 0) {
+            g_printerr("ferry: KVM_CLEAR_DIRTY_LOG on slot %u (%s), pages 0x%" PRIx64
+                       "+%" PRIu64 ": %s\n", slot->id, slot->name, chunk, num, g_strerror(-ret));
+            ok = false;
         }
     }
     return ok;
 }
 
-static void kvm_log_clear(MemoryListener *l, RamBlock *block, uint64_t first_page, uint64_t mask)
+static void kvm_log_clear(MemoryListener *l, RamBlock *block, uint64_t first_page,
+                          uint64_t npages, const uint64_t *bits)
 {
     KvmMemslots *slots = from_listener(l);
 
     if (manual_protect(slots))
-        clear_block_pages(slots, block, first_page, mask);
-}
-
-bool kvm_memslots_clear_dirty(KvmMemslots *slots, RamBlock *block, uint64_t offset,
-                              uint64_t len)
-{
-    bool ok = true;
-
-    if (!manual_protect(slots) || len == 0)
-        return true;
-    uint64_t first = offset >> RAM_DIRTY_PAGE_SHIFT;
-    uint64_t last = (len - 1 > UINT64_MAX - offset ? UINT64_MAX : offset + len - 1) >>
-                    RAM_DIRTY_PAGE_SHIFT;
-    memory_lock();
-    for (uint64_t group = first - first % 64; group <= last; group += 64) {
-        uint64_t mask = UINT64_MAX;
-        if (first > group)
-            mask &= UINT64_MAX << (first - group);
-        if (last - group < 63)
-            mask &= UINT64_MAX >> (63 - (last - group));
-        ok &= clear_block_pages(slots, block, group, mask);
-        if (group > UINT64_MAX - 64)
-            break;
-    }
-    memory_unlock();
-    return ok;
+        clear_block_pages(slots, block, first_page, npages, bits);
 }
 
 /* ---- dirty logging: rings ------------------------------------------------ */

@@ -22,7 +22,7 @@
  *           block.  With KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 on the VM, KVM
  *           does not re-protect on its own: each page must be re-armed
  *           with KVM_CLEAR_DIRTY_LOG right before it is read for sending
- *           (log_clear, kvm_memslots_clear_dirty()).  With
+ *           (log_clear).  With
  *           KVM_DIRTY_LOG_INITIALLY_SET, KVM starts with every page dirty
  *           and write-protects only what is cleared.
  *   ring    each vCPU has a ring of (slot, page) entries that KVM fills
@@ -94,16 +94,6 @@ typedef struct KvmDirtyLogOps {
 
 /* NULL: the ioctls on vm_fd. */
 void kvm_memslots_set_dirty_log_ops(KvmMemslots *slots, const KvmDirtyLogOps *ops);
-
-/* Re-arm KVM's tracking of every page [offset, offset + len) of `block`
- * touches, in 64-page KVM_CLEAR_DIRTY_LOG calls, on every logged slot that
- * maps them.  The caller reads (sends) all of those pages afterwards: a
- * page cleared here and not read loses a write the next sync would have
- * reported.  memory_global_dirty_log_take() is the safe per-64-page form.
- * Does nothing unless the bitmap runs with manual protection.  False (and
- * a message) if KVM refused: those pages then stay dirty in KVM. */
-bool kvm_memslots_clear_dirty(KvmMemslots *slots, RamBlock *block, uint64_t offset,
-                              uint64_t len);
 
 /* Dirty rings.  A vCPU registers the ring it mmapped (`entries` struct
  * kvm_dirty_gfn, a power of two) and removes it before unmapping. */

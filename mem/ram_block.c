@@ -305,6 +305,7 @@ RamBlock *ram_block_new(const char *idstr, uint64_t size, uint64_t max_size, Ram
     block->max_length = max_size;
     block->host = host;
     block->fd = fd;
+    block->shared = map_flags & MAP_SHARED;
     block->backend = spec->kind;
     block->flags = flags;
     block->dirty = g_new0(uint64_t, dirty_words(max_size));
@@ -501,17 +502,28 @@ bool ram_block_dirty_test_and_clear(RamBlock *block, uint64_t page)
     return (__atomic_fetch_and(&block->dirty[page / 64], ~bit, __ATOMIC_ACQ_REL) & bit) != 0;
 }
 
-uint64_t ram_block_dirty_take64(RamBlock *block, uint64_t first_page)
+uint64_t ram_block_dirty_take(RamBlock *block, uint64_t first_page, uint64_t npages,
+                             uint64_t *bits)
 {
     uint64_t used = ram_block_dirty_pages(block);
+    uint64_t taken = 0;
 
     g_return_val_if_fail(first_page % 64 == 0, 0);
+    memset(bits, 0, (npages + 63) / 64 * sizeof(uint64_t));
     if (!block->dirty || first_page >= used)
         return 0;
-    uint64_t mask = used - first_page >= 64 ? UINT64_MAX : word_mask(0, used - first_page);
-    /* Acquire: the page contents read after this are at least as new as
-     * whatever set the bits. */
-    return __atomic_fetch_and(&block->dirty[first_page / 64], ~mask, __ATOMIC_ACQ_REL) & mask;
+    npages = MIN(npages, used - first_page);
+    for (uint64_t w = 0; w * 64 < npages; w++) {
+        uint64_t mask = npages - w * 64 >= 64 ? UINT64_MAX : word_mask(0, npages - w * 64);
+        if (!(block->dirty[first_page / 64 + w] & mask))
+            continue;
+        /* Acquire: the page contents read after this are at least as new
+         * as whatever set the bits. */
+        bits[w] = __atomic_fetch_and(&block->dirty[first_page / 64 + w], ~mask,
+                                     __ATOMIC_ACQ_REL) & mask;
+        taken += (uint64_t)__builtin_popcountll(bits[w]);
+    }
+    return taken;
 }
 
 void ram_block_dirty_merge(RamBlock *block, uint64_t first_page, const uint64_t *bits,

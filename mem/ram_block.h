@@ -55,6 +55,7 @@ struct RamBlock {
     uint64_t max_length;
     uint8_t *host; /* max_length bytes reserved; [0, used_length) is valid */
     int fd; /* memfd/file backends, else -1 */
+    bool shared; /* MAP_SHARED: the contents live in fd (memfd, file with share) */
     RamBackendKind backend;
     RamBlockFlags flags;
     RamBlockResizedFn resized;
@@ -112,11 +113,12 @@ void ram_block_dirty_clear_all(RamBlock *block);
 bool ram_block_dirty_test(const RamBlock *block, uint64_t page);
 /* Clears the bit; true if it was set. */
 bool ram_block_dirty_test_and_clear(RamBlock *block, uint64_t page);
-/* Atomically takes (returns and clears) the bits of the 64 pages
- * [first_page, first_page + 64); first_page must be a multiple of 64.  Bit
- * i of the result is page first_page + i.  Pages at or past used_length
- * are left alone. */
-uint64_t ram_block_dirty_take64(RamBlock *block, uint64_t first_page);
+/* Atomically takes (returns and clears) the bits of pages [first_page,
+ * first_page + npages) into bits[] (bit i = page first_page + i,
+ * (npages + 63) / 64 words); first_page must be a multiple of 64.  Pages
+ * at or past used_length are left alone.  Returns how many were set. */
+uint64_t ram_block_dirty_take(RamBlock *block, uint64_t first_page, uint64_t npages,
+                              uint64_t *bits);
 /* ORs `npages` bits (bit i of bits[] = page first_page + i) into the map. */
 void ram_block_dirty_merge(RamBlock *block, uint64_t first_page, const uint64_t *bits,
                            uint64_t npages);

@@ -57,10 +57,20 @@ static void test_bitmap_helpers(void)
     g_assert_false(ram_block_dirty_test_and_clear(b, 3));
     g_assert_false(ram_block_dirty_test(b, 3));
     g_assert_true(ram_block_dirty_test(b, 4));
-    /* take64: pages 64..127 are all set, and then all clear. */
-    g_assert_cmphex(ram_block_dirty_take64(b, 64), ==, UINT64_MAX);
-    g_assert_cmphex(ram_block_dirty_take64(b, 64), ==, 0);
+    /* take: pages 64..127 are all set, and then all clear. */
+    uint64_t bits[2];
+    g_assert_cmpuint(ram_block_dirty_take(b, 64, 64, bits), ==, 64);
+    g_assert_cmphex(bits[0], ==, UINT64_MAX);
+    g_assert_cmpuint(ram_block_dirty_take(b, 64, 64, bits), ==, 0);
+    g_assert_cmphex(bits[0], ==, 0);
     g_assert_cmpuint(ram_block_dirty_count(b), ==, 129 - 64);
+    /* It stops at used_length (256 pages): 200..255 of 200..299. */
+    ram_block_dirty_clear_all(b);
+    ram_block_dirty_set_range(b, 200, 100);
+    g_assert_cmpuint(ram_block_dirty_take(b, 192, 128, bits), ==, 56);
+    g_assert_cmphex(bits[0], ==, ~0xffull);
+    g_assert_cmphex(bits[1], ==, 0);
+    g_assert_true(ram_block_dirty_test(b, 256));
     ram_block_dirty_clear_all(b);
     g_assert_cmpuint(ram_block_dirty_count(b), ==, 0);
 
@@ -148,16 +158,20 @@ static int fake_clear_dirty_log(void *opaque, struct kvm_clear_dirty_log *log)
 {
     Fixture *f = opaque;
     FakeSlot *s = &f->kvm[log->slot];
-    uint64_t bits = *(uint64_t *)log->dirty_bitmap;
+    const uint64_t *bits = log->dirty_bitmap;
+    unsigned words = (log->num_pages + 63) / 64;
 
     /* KVM's own checks. */
     g_assert_cmpuint(log->first_page % 64, ==, 0);
     g_assert_true(log->num_pages % 64 == 0 || log->first_page + log->num_pages == s->size / PAGE);
     g_assert_cmpuint(log->first_page + log->num_pages, <=, s->size / PAGE);
-    if (log->num_pages < 64)
-        g_assert_cmphex(bits >> log->num_pages, ==, 0);
-    g_string_append_printf(f->log, "clear %u %" PRIx64 "+%u %" PRIx64 ";", log->slot,
-                           (uint64_t)log->first_page, log->num_pages, bits);
+    if (log->num_pages % 64)
+        g_assert_cmphex(bits[words - 1] >> (log->num_pages % 64), ==, 0);
+    g_string_append_printf(f->log, "clear %u %" PRIx64 "+%u ", log->slot,
+                           (uint64_t)log->first_page, log->num_pages);
+    for (unsigned w = 0; w < words; w++)
+        g_string_append_printf(f->log, "%s%" PRIx64, w ? "," : "", bits[w]);
+    g_string_append_c(f->log, ';');
     return 0;
 }
 
@@ -349,60 +363,63 @@ static void test_sync_offsets(Fixture *f, gconstpointer data)
     ASSERT_DIRTY(f->block, "4,6,16,514,515");
 }
 
-/* Taking a 64-page group clears exactly its dirty pages in KVM, mapped
- * onto each slot's 64-page chunks. */
+/* Taking a range clears exactly its dirty pages in KVM: one call per slot
+ * it touches, over that slot's 64-page chunks. */
 static void test_take_clears_in_chunks(Fixture *f, gconstpointer data)
 {
     unsigned a = fake_slot_at(f, 0), b = fake_slot_at(f, 0x6000), c = fake_slot_at(f, 4 * GiB);
+    uint64_t bits[16];
     g_autofree char *expected = NULL;
 
     start_clean(f);
-    /* Block pages 64..127 are B's pages 58..121: chunks 0 and 64. */
+    /* Block pages 64..127 are B's pages 58..121: its chunks 0 and 64. */
     ram_block_dirty_set_range(f->block, 64, 64);
-    g_assert_cmphex(memory_global_dirty_log_take(f->block, 64), ==, UINT64_MAX);
-    expected = g_strdup_printf("clear %u 0+64 fc00000000000000;clear %u 40+64 3ffffffffffffff;", b,
-                               b);
+    g_assert_cmpuint(memory_global_dirty_log_take(f->block, 64, 64, bits), ==, 64);
+    g_assert_cmphex(bits[0], ==, UINT64_MAX);
+    expected = g_strdup_printf("clear %u 0+128 fc00000000000000,3ffffffffffffff;", b);
     ASSERT_LOG(f, expected);
 
     /* Block pages 1, 6, 7: A's page 1 (A has 5 pages: a short chunk) and
      * B's pages 0 and 1. */
     ram_block_dirty_set_range(f->block, 1, 1);
     ram_block_dirty_set_range(f->block, 6, 2);
-    g_assert_cmphex(memory_global_dirty_log_take(f->block, 0), ==, 0xc2);
+    g_assert_cmpuint(memory_global_dirty_log_take(f->block, 0, 64, bits), ==, 3);
+    g_assert_cmphex(bits[0], ==, 0xc2);
     g_free(expected);
     expected = g_strdup_printf("clear %u 0+5 2;clear %u 0+64 3;", a, b);
     ASSERT_LOG(f, expected);
 
-    /* B's end: 506 pages, so its last chunk (448) has 58. */
+    /* B's end: 506 pages, so the range stops short at 0x180 + 122. */
     ram_block_dirty_set_range(f->block, 448, 64);
-    g_assert_cmphex(memory_global_dirty_log_take(f->block, 448), ==, UINT64_MAX);
+    g_assert_cmpuint(memory_global_dirty_log_take(f->block, 448, 64, bits), ==, 64);
     g_free(expected);
-    expected = g_strdup_printf("clear %u 180+64 fc00000000000000;clear %u 1c0+58 3ffffffffffffff;",
-                               b, b);
+    expected = g_strdup_printf("clear %u 180+122 fc00000000000000,3ffffffffffffff;", b);
     ASSERT_LOG(f, expected);
 
     /* Nothing dirty: nothing cleared, the pages stay armed as they are. */
-    g_assert_cmphex(memory_global_dirty_log_take(f->block, 128), ==, 0);
+    g_assert_cmpuint(memory_global_dirty_log_take(f->block, 128, 64, bits), ==, 0);
     ASSERT_LOG(f, "");
 
-    /* The range form, on the high alias. */
-    g_assert_true(kvm_memslots_clear_dirty(f->slots, f->block, 512 * PAGE + 1, PAGE));
+    /* One range over B's tail and the high alias C: a call each, and the
+     * clear pages between stay armed. */
+    ram_block_dirty_set_range(f->block, 500, 2);
+    ram_block_dirty_set_range(f->block, 513, 1);
+    ram_block_dirty_set_range(f->block, 1000, 24);
+    g_assert_cmpuint(memory_global_dirty_log_take(f->block, 448, 576, bits), ==, 27);
     g_free(expected);
-    expected = g_strdup_printf("clear %u 0+64 3;", c);
-    ASSERT_LOG(f, expected);
-    g_assert_true(kvm_memslots_clear_dirty(f->slots, f->block, 1000 * PAGE, 24 * PAGE));
-    g_free(expected);
-    expected = g_strdup_printf("clear %u 1c0+64 ffffff0000000000;", c);
+    expected = g_strdup_printf("clear %u 180+122 0,c00000000000;"
+                               "clear %u 0+512 2,0,0,0,0,0,0,ffffff0000000000;", b, c);
     ASSERT_LOG(f, expected);
 }
 
 /* Without manual protection KVM re-protects at GET_DIRTY_LOG: no clears. */
 static void test_no_manual_protect(Fixture *f, gconstpointer data)
 {
+    uint64_t bits[2];
+
     start_clean(f);
     ram_block_dirty_set_range(f->block, 0, 128);
-    g_assert_cmphex(memory_global_dirty_log_take(f->block, 64), ==, UINT64_MAX);
-    g_assert_true(kvm_memslots_clear_dirty(f->slots, f->block, 0, 4 * MiB));
+    g_assert_cmpuint(memory_global_dirty_log_take(f->block, 0, 128, bits), ==, 128);
     ASSERT_LOG(f, "");
 }
 
@@ -474,8 +491,9 @@ static void test_ring_reap(Fixture *f, gconstpointer data)
     ASSERT_LOG(f, "");
 
     /* Nothing to clear in ring mode. */
+    uint64_t bits[1];
     ram_block_dirty_set_range(f->block, 0, 64);
-    g_assert_cmphex(memory_global_dirty_log_take(f->block, 0), ==, UINT64_MAX);
+    g_assert_cmpuint(memory_global_dirty_log_take(f->block, 0, 64, bits), ==, 64);
     ASSERT_LOG(f, "");
 
     /* A slot that goes away: the rings are reaped while its id still
@@ -613,12 +631,14 @@ static void dirty_vm_free(DirtyVm *vm)
     kvm_close(vm->kvm);
 }
 
-/* What migration does with each block: take every dirty group (which
+/* What migration does with each block: take every dirty chunk (which
  * re-arms those pages in KVM) and "send" it. */
 static void drain(DirtyVm *vm)
 {
-    for (uint64_t p = 0; p < ram_block_dirty_pages(vm->ram); p += 64)
-        memory_global_dirty_log_take(vm->ram, p);
+    uint64_t bits[8];
+
+    for (uint64_t p = 0; p < ram_block_dirty_pages(vm->ram); p += 512)
+        memory_global_dirty_log_take(vm->ram, p, 512, bits);
     g_assert_cmpuint(ram_block_dirty_count(vm->ram), ==, 0);
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "mem/ram_block.h"
+#include "mem/ram_populated.h"
 
 #define KiB (1024ull)
 #define MiB (1024ull * KiB)
@@ -211,6 +212,55 @@ static void test_file_backend(void)
     g_assert_cmpint(g_rmdir(dir), ==, 0);
 }
 
+/* Which pages exist, per backend.  Blocks stay under 2 MiB, so that no
+ * transparent huge page turns one write into 512 present pages. */
+static void test_populated(void)
+{
+    GError *err = NULL;
+    uint64_t bits[5];
+    RamBackendSpec memfd = { .kind = RAM_BACKEND_MEMFD };
+    RamBlock *anon = ram_block_new("pop.anon", 1 * MiB, 0, 0, NULL, &err);
+    RamBlock *shared = ram_block_new("pop.memfd", 1 * MiB, 0, 0, &memfd, &err);
+    g_assert_no_error(err);
+
+    for (unsigned i = 0; i < 2; i++) {
+        RamBlock *blk = i ? shared : anon;
+        ram_block_populated(blk, 0, 256, bits);
+        for (unsigned w = 0; w < 4; w++)
+            g_assert_cmphex(bits[w], ==, 0); /* nothing written yet */
+        blk->host[3 * 4096] = 1;
+        blk->host[130 * 4096 + 4095] = 1;
+        (void)*(volatile uint8_t *)(blk->host + 200 * 4096); /* a read */
+        ram_block_populated(blk, 0, 256, bits);
+        g_assert_cmphex(bits[0], ==, 1ull << 3);
+        g_assert_cmphex(bits[2], ==, 1ull << 2);
+        /* A window that does not start at page 0, and stops at the end. */
+        bits[4] = UINT64_MAX;
+        ram_block_populated(blk, 128, 300, bits);
+        g_assert_cmphex(bits[0], ==, 1ull << 2);
+        g_assert_cmphex(bits[4], ==, 0);
+    }
+    /* A page that was only read exists too (anonymous memory maps the
+     * zero page, shmem allocates one): too large an answer, never wrong. */
+    for (unsigned i = 0; i < 2; i++) {
+        ram_block_populated(i ? shared : anon, 192, 64, bits);
+        g_assert_cmphex(bits[0], ==, 1ull << 8);
+    }
+    ram_block_free(anon);
+    ram_block_free(shared);
+
+    /* A private file mapping cannot say: everything counts. */
+    g_autofree char *dir = g_dir_make_tmp("ferry-populated-XXXXXX", &err);
+    g_assert_no_error(err);
+    RamBackendSpec file = { .kind = RAM_BACKEND_FILE, .mem_path = dir };
+    RamBlock *priv = ram_block_new("pop.file", 256 * KiB, 0, 0, &file, &err);
+    g_assert_no_error(err);
+    ram_block_populated(priv, 0, 64, bits);
+    g_assert_cmphex(bits[0], ==, UINT64_MAX);
+    ram_block_free(priv);
+    g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
 static void test_format(void)
 {
     GError *err = NULL;
@@ -241,6 +291,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ram-block/resize", test_resize);
     g_test_add_func("/ram-block/memfd-shared", test_memfd_shared);
     g_test_add_func("/ram-block/file-backend", test_file_backend);
+    g_test_add_func("/ram-block/populated", test_populated);
     g_test_add_func("/ram-block/format", test_format);
     return g_test_run();
 }
