@@ -1,10 +1,14 @@
 #include "migration/precopy.h"
 
 #include "mem/address_space.h"
+#include "mem/ram_populated.h"
 #include "migration/ram_blocks.h"
 
-/* Page groups of 64: the unit KVM's dirty log is cleared and taken in. */
-#define GROUP_PAGES 64u
+/* Dirty pages are taken (and re-armed in KVM, one call per slot) 16 MiB at
+ * a time, just before they are read: a page the guest writes while its
+ * chunk is on the wire is sent again next round, so chunks stay small
+ * next to a round. */
+#define CHUNK_PAGES 4096u
 
 struct Precopy {
     PrecopyChannel channel;
@@ -18,6 +22,7 @@ struct Precopy {
     GMutex lock; /* guards stats */
     PrecopyStats stats;
     int64_t start_us;
+    unsigned dirty_high_rounds; /* auto-converge: rounds in a row that dirtied too much */
 };
 
 const char *migration_status_name(MigrationStatus status)
@@ -71,26 +76,63 @@ static void precopy_publish_progress(Precopy *p, const MigrationWriter *w, GPtrA
     g_mutex_unlock(&p->lock);
 }
 
-/* Sends every page that is dirty now, group by group. */
+/* Sends the pages of one chunk whose bits are set in dirty[]: those the
+ * process never populated as zero runs without reading them, the rest
+ * as pages (the writer spots zero pages among them). */
+static bool send_chunk(MigrationWriter *w, unsigned index, RamBlock *block, uint64_t first,
+                       const uint64_t *dirty, GError **errp)
+{
+    uint64_t populated[CHUNK_PAGES / 64];
+    unsigned lo = 0, hi = CHUNK_PAGES / 64;
+
+    while (!dirty[lo])
+        lo++;
+    while (!dirty[hi - 1])
+        hi--;
+    ram_block_populated(block, first + lo * 64ull, (hi - lo) * 64ull, populated);
+    for (unsigned word = lo; word < hi; word++) {
+        uint64_t base = (first + word * 64ull) * MIGRATION_PAGE_SIZE;
+        uint64_t empty = dirty[word] & ~populated[word - lo];
+
+        if (empty == UINT64_MAX) {
+            if (!migration_writer_add_zero_pages(w, index, base, 64 * MIGRATION_PAGE_SIZE, errp))
+                return false;
+            continue;
+        }
+        for (uint64_t bits = dirty[word]; bits; bits &= bits - 1) {
+            unsigned bit = (unsigned)__builtin_ctzll(bits);
+            uint64_t offset = base + bit * (uint64_t)MIGRATION_PAGE_SIZE;
+            bool ok = empty >> bit & 1
+                          ? migration_writer_add_zero_pages(w, index, offset, MIGRATION_PAGE_SIZE,
+                                                            errp)
+                          : migration_writer_add_page(w, index, offset, errp);
+            if (!ok)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* Sends every page that is dirty now, chunk by chunk. */
 static bool send_dirty_pages(Precopy *p, MigrationWriter *w, GPtrArray *blocks, GError **errp)
 {
+    uint64_t dirty[CHUNK_PAGES / 64];
+
     for (guint i = 0; i < blocks->len; i++) {
         RamBlock *block = g_ptr_array_index(blocks, i);
         uint64_t end = ram_block_dirty_pages(block);
 
         for (uint64_t page = ram_block_dirty_find_next(block, 0); page < end;
              page = ram_block_dirty_find_next(block, page)) {
-            uint64_t group = page & ~(uint64_t)(GROUP_PAGES - 1);
-            uint64_t mask = memory_global_dirty_log_take(block, group);
+            uint64_t chunk = page & ~(uint64_t)(CHUNK_PAGES - 1);
 
-            for (unsigned bit = 0; mask; bit++, mask >>= 1)
-                if ((mask & 1) &&
-                    !migration_writer_add_page(w, i, (group + bit) * MIGRATION_PAGE_SIZE, errp))
-                    return false;
-            page = group + GROUP_PAGES;
+            if (memory_global_dirty_log_take(block, chunk, CHUNK_PAGES, dirty) &&
+                !send_chunk(w, i, block, chunk, dirty, errp))
+                return false;
+            page = chunk + CHUNK_PAGES;
             if (precopy_stopping(p, errp))
                 return false;
-            if ((group / GROUP_PAGES) % 256 == 0)
+            if ((chunk / CHUNK_PAGES) % 16 == 0)
                 precopy_publish_progress(p, w, blocks);
         }
     }
@@ -127,7 +169,53 @@ static void precopy_update(Precopy *p, const MigrationWriter *w, GPtrArray *bloc
     g_mutex_unlock(&p->lock);
 }
 
-/* ACTIVE: rounds until what is left fits the downtime at this bandwidth. */
+/* auto-converge, as QEMU does it: when the guest dirtied more than half
+ * of what a round sent, twice in a row, brake harder. */
+#define THROTTLE_INITIAL 20u
+#define THROTTLE_STEP 10u
+#define THROTTLE_MAX 99u
+
+static void precopy_throttle_guest(Precopy *p, uint64_t sent, uint64_t left)
+{
+    unsigned percent;
+
+    if (!p->params.auto_converge || !p->hooks.throttle)
+        return;
+    if (left * 2 <= sent) {
+        p->dirty_high_rounds = 0;
+        return;
+    }
+    if (++p->dirty_high_rounds < 2)
+        return;
+    p->dirty_high_rounds = 0;
+    g_mutex_lock(&p->lock);
+    percent = p->stats.cpu_throttle_percentage;
+    percent = percent ? MIN(percent + THROTTLE_STEP, THROTTLE_MAX) : THROTTLE_INITIAL;
+    p->stats.cpu_throttle_percentage = percent;
+    g_mutex_unlock(&p->lock);
+    p->hooks.throttle(p->hooks.opaque, percent);
+}
+
+/* After a round that sent `sent` bytes and left `left` dirty: pause now?
+ * Only once what is left fits downtime-limit at this round's bandwidth,
+ * and not while rounds still halve the dirty set: each such round is
+ * cheap next to the last and takes downtime off the final one.  Round 0
+ * says nothing about that (it sends all of RAM, into memory the
+ * destination has yet to allocate), so round 1 always runs. */
+static bool precopy_converged(Precopy *p, uint64_t sent, uint64_t left, uint64_t throughput)
+{
+    uint64_t expected_ms = left * 1000 / MAX(throughput, 1);
+
+    if (p->params.max_iterations && p->stats.iterations >= p->params.max_iterations)
+        return true;
+    if (expected_ms > p->params.downtime_limit_ms) {
+        precopy_throttle_guest(p, sent, left);
+        return false;
+    }
+    return expected_ms == 0 || (p->stats.iterations >= 2 && left * 2 > sent);
+}
+
+/* ACTIVE: rounds until precopy_converged(). */
 static bool precopy_iterate(Precopy *p, MigrationWriter *w, GPtrArray *blocks, GError **errp)
 {
     for (;;) {
@@ -148,13 +236,12 @@ static bool precopy_iterate(Precopy *p, MigrationWriter *w, GPtrArray *blocks, G
                        g_get_monotonic_time() - t0);
         g_mutex_lock(&p->lock);
         p->stats.iterations++;
-        throughput = MAX(p->stats.throughput, 1);
+        throughput = p->stats.throughput;
         left = p->stats.remaining;
         g_mutex_unlock(&p->lock);
         if (precopy_stopping(p, errp))
             return false;
-        if (left * 1000 / throughput <= p->params.downtime_limit_ms ||
-            (p->params.max_iterations && p->stats.iterations >= p->params.max_iterations))
+        if (precopy_converged(p, round_bytes, left, throughput))
             return true;
     }
 }
@@ -203,6 +290,8 @@ static gpointer precopy_thread(gpointer data)
         ok = precopy_iterate(p, w, blocks, &err) && precopy_complete(p, w, blocks, &err);
     }
     memory_global_dirty_log_stop();
+    if (p->stats.cpu_throttle_percentage)
+        p->hooks.throttle(p->hooks.opaque, 0);
     if (!ok && p->channel.hang_up)
         p->channel.hang_up(p->channel.opaque);
     precopy_update(p, w, blocks, 0, 0, 0);

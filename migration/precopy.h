@@ -4,7 +4,9 @@
  *              on (every page starts dirty)
  *   ACTIVE     rounds: send every dirty page, sync the dirty log, measure;
  *              stop iterating when the dirty bytes left fit downtime-limit
- *              at the measured bandwidth (or after max-iterations)
+ *              at the measured bandwidth and a round no longer halves
+ *              them (or after max-iterations); with auto-converge, the
+ *              vCPUs are throttled while the guest outruns the link
  *   DEVICE     pause the vCPUs, final sync, the last pages (checksummed),
  *              every device-state section, END; wait for the destination's
  *              acknowledgement
@@ -40,6 +42,7 @@ typedef struct PrecopyParams {
     uint64_t downtime_limit_ms; /* QEMU's default: 300 */
     uint64_t max_bandwidth; /* bytes/s; 0 = unlimited */
     unsigned max_iterations; /* 0 = no limit */
+    bool auto_converge; /* throttle the vCPUs when dirtying outruns the link */
 } PrecopyParams;
 
 typedef struct PrecopyChannel {
@@ -57,6 +60,8 @@ typedef struct PrecopyHooks {
     void (*pause)(void *opaque);
     void (*resume)(void *opaque);
     void (*status_changed)(void *opaque, MigrationStatus status);
+    /* auto-converge: run the vCPUs at (100 - percent)%; 0 = full speed. */
+    void (*throttle)(void *opaque, unsigned percent);
     void *opaque;
 } PrecopyHooks;
 
@@ -69,6 +74,7 @@ typedef struct PrecopyStats {
     uint64_t dirty_pages_rate; /* pages/s in the last round */
     uint64_t throughput; /* bytes/s in the last round */
     uint64_t normal_pages, zero_pages;
+    unsigned cpu_throttle_percentage; /* auto-converge's brake, 0 = none */
 } PrecopyStats;
 
 typedef struct Precopy Precopy;

@@ -4,6 +4,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "mem/le_bytes.h"
+#include "mem/ram_populated.h"
 #include "migration/crc32c.h"
 
 G_DEFINE_QUARK(ferry-migration-stream-error, migration_stream_error)
@@ -17,6 +19,8 @@ G_DEFINE_QUARK(ferry-migration-stream-error, migration_stream_error)
     (MIGRATION_BATCH_HEAD_SIZE + MIGRATION_BATCH_MAX_PAGES * MIGRATION_PAGE_ENTRY_SIZE)
 #define PAGES_PAYLOAD_MAX (PAGES_META_MAX + MIGRATION_BATCH_MAX_PAGES * MIGRATION_PAGE_SIZE)
 #define END_PAYLOAD_SIZE 4u
+/* A ZEROS record is cleared this many pages at a time. */
+#define ZEROS_CHUNK_PAGES 4096u
 
 #define STREAM_ERROR(errp, code, ...) \
     g_set_error(errp, MIGRATION_STREAM_ERROR, MIGRATION_STREAM_ERROR_##code, "stream: " __VA_ARGS__)
@@ -34,40 +38,14 @@ static const char *record_name(uint32_t type)
         return "DEVICE_STATE";
     case MIGRATION_RECORD_END:
         return "END";
+    case MIGRATION_RECORD_ZEROS:
+        return "ZEROS";
     default:
         return NULL;
     }
 }
 
 /* ---- Little-endian encoding ---- */
-
-static void store_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void store_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t load_le32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint64_t load_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 static void append_le16(GByteArray *out, uint16_t v)
 {
@@ -78,14 +56,14 @@ static void append_le16(GByteArray *out, uint16_t v)
 static void append_le32(GByteArray *out, uint32_t v)
 {
     uint8_t b[4];
-    store_le32(b, v);
+    le32_store(b, v);
     g_byte_array_append(out, b, sizeof(b));
 }
 
 static void append_le64(GByteArray *out, uint64_t v)
 {
     uint8_t b[8];
-    store_le64(b, v);
+    le64_store(b, v);
     g_byte_array_append(out, b, sizeof(b));
 }
 
@@ -127,13 +105,13 @@ static uint16_t cursor_u16(Cursor *c)
 static uint32_t cursor_u32(Cursor *c)
 {
     const uint8_t *p = cursor_take(c, 4);
-    return p ? load_le32(p) : 0;
+    return p ? le32_load(p) : 0;
 }
 
 static uint64_t cursor_u64(Cursor *c)
 {
     const uint8_t *p = cursor_take(c, 8);
-    return p ? load_le64(p) : 0;
+    return p ? le64_load(p) : 0;
 }
 
 /* A name: 1..max characters, NUL-terminated, no NUL inside.  Returns a
@@ -227,6 +205,11 @@ struct MigrationWriter {
     uint8_t meta[MIGRATION_RECORD_HEADER_SIZE + PAGES_META_MAX];
     struct iovec iov[1 + MIGRATION_BATCH_MAX_PAGES];
 
+    /* The open run of zero pages (zeros_length 0: none), merged while
+     * the pages queued continue it. */
+    unsigned zeros_block;
+    uint64_t zeros_offset, zeros_length;
+
     MigrationWriterStats stats;
 };
 
@@ -277,8 +260,8 @@ static bool writer_emit_record(MigrationWriter *w, MigrationRecordType type, con
                                size_t len, GError **errp)
 {
     uint8_t head[MIGRATION_RECORD_HEADER_SIZE];
-    store_le32(head, type);
-    store_le32(head + 4, (uint32_t)len);
+    le32_store(head, type);
+    le32_store(head + 4, (uint32_t)len);
     struct iovec iov[2] = {
         { .iov_base = head, .iov_len = sizeof(head) },
         { .iov_base = (void *)payload, .iov_len = len },
@@ -309,9 +292,9 @@ bool migration_writer_put_header(MigrationWriter *w, GError **errp)
     if (!writer_check_state(w, WRITER_START, WRITER_START, "the header", errp))
         return false;
     memcpy(header, MIGRATION_MAGIC, 8);
-    store_le32(header + 8, MIGRATION_VERSION);
-    store_le32(header + 12, 0); /* flags: none defined in version 1 */
-    store_le32(header + 16, MIGRATION_PAGE_SIZE);
+    le32_store(header + 8, MIGRATION_VERSION);
+    le32_store(header + 12, 0); /* flags: none defined in version 2 */
+    le32_store(header + 16, MIGRATION_PAGE_SIZE);
     struct iovec iov = { .iov_base = header, .iov_len = sizeof(header) };
     if (!writer_emit(w, &iov, 1, 1, errp))
         return false;
@@ -371,22 +354,37 @@ bool migration_writer_put_ram_blocks(MigrationWriter *w, GPtrArray *blocks, GErr
     return true;
 }
 
+static bool writer_flush_zeros(MigrationWriter *w, GError **errp)
+{
+    uint8_t payload[MIGRATION_ZEROS_SIZE];
+
+    if (w->zeros_length == 0)
+        return true;
+    le32_store(payload, w->zeros_block);
+    le64_store(payload + 4, w->zeros_offset);
+    le64_store(payload + 12, w->zeros_length);
+    w->zeros_length = 0;
+    return writer_emit_record(w, MIGRATION_RECORD_ZEROS, payload, sizeof(payload), errp);
+}
+
 bool migration_writer_flush_pages(MigrationWriter *w, GError **errp)
 {
     if (w->state == WRITER_FAILED) {
         STREAM_ERROR(errp, IO, "cannot write pages: the stream already failed");
         return false;
     }
+    if (!writer_flush_zeros(w, errp))
+        return false;
     if (w->batch_pages == 0)
         return true;
 
     uint32_t length = MIGRATION_BATCH_HEAD_SIZE + w->batch_pages * MIGRATION_PAGE_ENTRY_SIZE +
                       w->batch_normal * MIGRATION_PAGE_SIZE;
-    store_le32(w->meta, MIGRATION_RECORD_PAGES);
-    store_le32(w->meta + 4, length);
-    store_le32(w->meta + 8, w->batch_block);
-    store_le32(w->meta + 12, w->batch_pages);
-    store_le32(w->meta + 16, w->batch_checksummed ? MIGRATION_BATCH_CHECKSUMMED : 0);
+    le32_store(w->meta, MIGRATION_RECORD_PAGES);
+    le32_store(w->meta + 4, length);
+    le32_store(w->meta + 8, w->batch_block);
+    le32_store(w->meta + 12, w->batch_pages);
+    le32_store(w->meta + 16, w->batch_checksummed ? MIGRATION_BATCH_CHECKSUMMED : 0);
     w->iov[0].iov_base = w->meta;
     w->iov[0].iov_len = MIGRATION_RECORD_HEADER_SIZE + MIGRATION_BATCH_HEAD_SIZE +
                         w->batch_pages * MIGRATION_PAGE_ENTRY_SIZE;
@@ -405,24 +403,54 @@ bool migration_writer_set_page_checksum(MigrationWriter *w, bool checksummed, GE
     return true;
 }
 
-bool migration_writer_add_page(MigrationWriter *w, unsigned block_index, uint64_t offset,
-                               GError **errp)
+/* Pages [offset, offset + length) of blocks[block_index]: in order and in the block? */
+static const RamBlock *writer_check_pages(MigrationWriter *w, unsigned block_index,
+                                          uint64_t offset, uint64_t length, GError **errp)
 {
     if (!writer_check_state(w, WRITER_PAGES, WRITER_PAGES, "a page", errp))
-        return false;
+        return NULL;
     if (block_index >= w->blocks->len) {
         STREAM_ERROR(errp, INVALID, "page for block %u, but only %u blocks were listed",
                      block_index, w->blocks->len);
-        return false;
+        return NULL;
     }
     const RamBlock *block = g_ptr_array_index(w->blocks, block_index);
-    if (offset % MIGRATION_PAGE_SIZE || offset >= block->used_length) {
+    if (offset % MIGRATION_PAGE_SIZE || length == 0 || length % MIGRATION_PAGE_SIZE ||
+        offset >= block->used_length || length > block->used_length - offset) {
         STREAM_ERROR(errp, INVALID,
-                     "page for block %u (\"%s\") at offset 0x%" PRIx64
-                     " is unaligned or beyond its used length 0x%" PRIx64,
-                     block_index, block->idstr, offset, block->used_length);
-        return false;
+                     "pages for block %u (\"%s\") at offset 0x%" PRIx64 "+0x%" PRIx64
+                     " are unaligned or beyond its used length 0x%" PRIx64,
+                     block_index, block->idstr, offset, length, block->used_length);
+        return NULL;
     }
+    return block;
+}
+
+bool migration_writer_add_zero_pages(MigrationWriter *w, unsigned block_index, uint64_t offset,
+                                     uint64_t length, GError **errp)
+{
+    if (!writer_check_pages(w, block_index, offset, length, errp))
+        return false;
+    w->stats.zero_pages += length / MIGRATION_PAGE_SIZE;
+    if (w->zeros_length && w->zeros_block == block_index &&
+        w->zeros_offset + w->zeros_length == offset) {
+        w->zeros_length += length;
+        return true;
+    }
+    if (!writer_flush_zeros(w, errp))
+        return false;
+    w->zeros_block = block_index;
+    w->zeros_offset = offset;
+    w->zeros_length = length;
+    return true;
+}
+
+bool migration_writer_add_page(MigrationWriter *w, unsigned block_index, uint64_t offset,
+                               GError **errp)
+{
+    const RamBlock *block = writer_check_pages(w, block_index, offset, MIGRATION_PAGE_SIZE, errp);
+    if (!block)
+        return false;
     if (w->batch_pages &&
         (w->batch_block != block_index || w->batch_pages == MIGRATION_BATCH_MAX_PAGES) &&
         !migration_writer_flush_pages(w, errp))
@@ -436,9 +464,9 @@ bool migration_writer_add_page(MigrationWriter *w, unsigned block_index, uint64_
     bool zero = page_is_zero(page);
     uint8_t *entry = w->meta + MIGRATION_RECORD_HEADER_SIZE + MIGRATION_BATCH_HEAD_SIZE +
                      w->batch_pages * MIGRATION_PAGE_ENTRY_SIZE;
-    store_le64(entry, offset);
-    store_le32(entry + 8, zero ? MIGRATION_PAGE_ZERO : MIGRATION_PAGE_NORMAL);
-    store_le32(entry + 12, 0);
+    le64_store(entry, offset);
+    le32_store(entry + 8, zero ? MIGRATION_PAGE_ZERO : MIGRATION_PAGE_NORMAL);
+    le32_store(entry + 12, 0);
     w->batch_pages++;
     if (zero) {
         w->stats.zero_pages++;
@@ -506,11 +534,11 @@ bool migration_writer_put_end(MigrationWriter *w, GError **errp)
     if (!writer_check_state(w, WRITER_PAGES, WRITER_DEVICES, "the end", errp) ||
         !migration_writer_flush_pages(w, errp))
         return false;
-    store_le32(end, MIGRATION_RECORD_END);
-    store_le32(end + 4, END_PAYLOAD_SIZE);
+    le32_store(end, MIGRATION_RECORD_END);
+    le32_store(end + 4, END_PAYLOAD_SIZE);
     /* The checksum covers END's own type and length, not itself. */
     w->crc = crc32c_update(w->crc, end, MIGRATION_RECORD_HEADER_SIZE);
-    store_le32(end + MIGRATION_RECORD_HEADER_SIZE, w->crc);
+    le32_store(end + MIGRATION_RECORD_HEADER_SIZE, w->crc);
     struct iovec iov = { .iov_base = end, .iov_len = sizeof(end) };
     if (!writer_emit(w, &iov, 1, 0, errp))
         return false;
@@ -552,6 +580,7 @@ struct MigrationReader {
     unsigned block_count;
     GArray *sections; /* PendingSection */
     uint8_t batch_meta[PAGES_META_MAX];
+    uint64_t populated[ZEROS_CHUNK_PAGES / 64]; /* ZEROS scratch */
     MigrationReaderStats stats;
 };
 
@@ -643,9 +672,9 @@ static bool reader_read_header(MigrationReader *r, GError **errp)
         STREAM_ERROR(errp, INVALID, "not a ferry migration stream (bad magic)");
         return false;
     }
-    uint32_t version = load_le32(header + 8);
-    uint32_t flags = load_le32(header + 12);
-    uint32_t page_size = load_le32(header + 16);
+    uint32_t version = le32_load(header + 8);
+    uint32_t flags = le32_load(header + 12);
+    uint32_t page_size = le32_load(header + 16);
     if (version != MIGRATION_VERSION) {
         STREAM_ERROR(errp, INVALID, "version %u, this ferry reads version %u", version,
                      MIGRATION_VERSION);
@@ -769,9 +798,9 @@ static bool reader_pages(MigrationReader *r, uint32_t length, GError **errp)
     uint8_t *head = r->batch_meta;
     if (!reader_read(r, head, MIGRATION_BATCH_HEAD_SIZE, true, "a page batch header", errp))
         return false;
-    uint32_t block_index = load_le32(head);
-    uint32_t count = load_le32(head + 4);
-    uint32_t batch_flags = load_le32(head + 8);
+    uint32_t block_index = le32_load(head);
+    uint32_t count = le32_load(head + 4);
+    uint32_t batch_flags = le32_load(head + 8);
     if (block_index >= r->block_count) {
         STREAM_ERROR(errp, INVALID, "page record for block %u, but the stream listed %u blocks",
                      block_index, r->block_count);
@@ -802,9 +831,9 @@ static bool reader_pages(MigrationReader *r, uint32_t length, GError **errp)
     uint32_t normal = 0;
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *e = entries + i * MIGRATION_PAGE_ENTRY_SIZE;
-        uint64_t offset = load_le64(e);
-        uint32_t flags = load_le32(e + 8);
-        uint32_t reserved = load_le32(e + 12);
+        uint64_t offset = le64_load(e);
+        uint32_t flags = le32_load(e + 8);
+        uint32_t reserved = le32_load(e + 12);
         if (offset % MIGRATION_PAGE_SIZE) {
             STREAM_ERROR(errp, INVALID,
                          "page record for block %u (\"%s\") at offset 0x%" PRIx64
@@ -843,8 +872,8 @@ static bool reader_pages(MigrationReader *r, uint32_t length, GError **errp)
     bool checksummed = batch_flags & MIGRATION_BATCH_CHECKSUMMED;
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *e = entries + i * MIGRATION_PAGE_ENTRY_SIZE;
-        uint8_t *page = block->host + load_le64(e);
-        if (load_le32(e + 8) == MIGRATION_PAGE_ZERO) {
+        uint8_t *page = block->host + le64_load(e);
+        if (le32_load(e + 8) == MIGRATION_PAGE_ZERO) {
             /* Reading first leaves never-touched memory unallocated. */
             if (!page_is_zero(page))
                 memset(page, 0, MIGRATION_PAGE_SIZE);
@@ -856,6 +885,52 @@ static bool reader_pages(MigrationReader *r, uint32_t length, GError **errp)
         }
     }
     r->stats.batches++;
+    return true;
+}
+
+/* Pages [offset, offset + length) of a block are zero.  Only pages that
+ * exist here can differ: the rest read as zero without being touched. */
+static bool reader_zeros(MigrationReader *r, uint32_t length, GError **errp)
+{
+    uint8_t payload[MIGRATION_ZEROS_SIZE];
+
+    if (length != MIGRATION_ZEROS_SIZE) {
+        STREAM_ERROR(errp, INVALID, "ZEROS record of %u bytes (want %u)", length,
+                     MIGRATION_ZEROS_SIZE);
+        return false;
+    }
+    if (!reader_read(r, payload, sizeof(payload), true, "a ZEROS record", errp))
+        return false;
+    uint32_t block_index = le32_load(payload);
+    uint64_t offset = le64_load(payload + 4);
+    uint64_t len = le64_load(payload + 12);
+    if (block_index >= r->block_count) {
+        STREAM_ERROR(errp, INVALID, "ZEROS record for block %u, but the stream listed %u blocks",
+                     block_index, r->block_count);
+        return false;
+    }
+    RamBlock *block = r->blocks[block_index];
+    if (offset % MIGRATION_PAGE_SIZE || len == 0 || len % MIGRATION_PAGE_SIZE ||
+        offset >= block->used_length || len > block->used_length - offset) {
+        STREAM_ERROR(errp, INVALID,
+                     "ZEROS record for block %u (\"%s\") at 0x%" PRIx64 "+0x%" PRIx64
+                     " is unaligned, empty or beyond its used length 0x%" PRIx64,
+                     block_index, r->block_infos[block_index].name, offset, len,
+                     block->used_length);
+        return false;
+    }
+
+    uint64_t first = offset / MIGRATION_PAGE_SIZE, npages = len / MIGRATION_PAGE_SIZE;
+    for (uint64_t done = 0; done < npages; done += ZEROS_CHUNK_PAGES) {
+        uint64_t n = MIN(npages - done, ZEROS_CHUNK_PAGES);
+        ram_block_populated(block, first + done, n, r->populated);
+        for (uint64_t i = 0; i < n; i++) {
+            uint8_t *page = block->host + (first + done + i) * MIGRATION_PAGE_SIZE;
+            if ((r->populated[i / 64] >> (i % 64) & 1) && !page_is_zero(page))
+                memset(page, 0, MIGRATION_PAGE_SIZE);
+        }
+    }
+    r->stats.zero_pages += npages;
     return true;
 }
 
@@ -918,7 +993,7 @@ static bool reader_end(MigrationReader *r, uint32_t length, GError **errp)
     }
     if (!reader_read(r, crc_bytes, sizeof(crc_bytes), false, "the checksum", errp))
         return false;
-    uint32_t received = load_le32(crc_bytes);
+    uint32_t received = le32_load(crc_bytes);
     if (received != expected) {
         STREAM_ERROR(errp, CHECKSUM, "bad checksum: the stream says 0x%08x, its bytes make 0x%08x",
                      received, expected);
@@ -956,8 +1031,8 @@ static bool reader_accepts(ReaderState state, uint32_t type)
     case READER_NEED_BLOCKS:
         return type == MIGRATION_RECORD_RAM_BLOCKS;
     case READER_PAGES:
-        return type == MIGRATION_RECORD_PAGES || type == MIGRATION_RECORD_DEVICE_STATE ||
-               type == MIGRATION_RECORD_END;
+        return type == MIGRATION_RECORD_PAGES || type == MIGRATION_RECORD_ZEROS ||
+               type == MIGRATION_RECORD_DEVICE_STATE || type == MIGRATION_RECORD_END;
     case READER_DEVICES:
         return type == MIGRATION_RECORD_DEVICE_STATE || type == MIGRATION_RECORD_END;
     default:
@@ -973,6 +1048,7 @@ static ReaderState reader_state_after(ReaderState state, uint32_t type)
     case MIGRATION_RECORD_RAM_BLOCKS:
         return READER_PAGES;
     case MIGRATION_RECORD_PAGES:
+    case MIGRATION_RECORD_ZEROS:
         return READER_PAGES;
     case MIGRATION_RECORD_DEVICE_STATE:
         return READER_DEVICES;
@@ -991,7 +1067,7 @@ static const char *reader_expected(ReaderState state)
     case READER_NEED_BLOCKS:
         return "RAM_BLOCKS";
     case READER_PAGES:
-        return "PAGES, DEVICE_STATE or END";
+        return "PAGES, ZEROS, DEVICE_STATE or END";
     default:
         return "DEVICE_STATE or END";
     }
@@ -1008,8 +1084,8 @@ static bool reader_step(MigrationReader *r, uint32_t *type_out, GError **errp)
     }
     if (!reader_read(r, head, sizeof(head), true, "a record header", errp))
         return false;
-    uint32_t type = load_le32(head);
-    uint32_t length = load_le32(head + 4);
+    uint32_t type = le32_load(head);
+    uint32_t length = le32_load(head + 4);
     const char *name = record_name(type);
     if (!name) {
         STREAM_ERROR(errp, INVALID, "unknown record type %u (length %u)", type, length);
@@ -1031,6 +1107,9 @@ static bool reader_step(MigrationReader *r, uint32_t *type_out, GError **errp)
         break;
     case MIGRATION_RECORD_PAGES:
         ok = reader_pages(r, length, errp);
+        break;
+    case MIGRATION_RECORD_ZEROS:
+        ok = reader_zeros(r, length, errp);
         break;
     case MIGRATION_RECORD_DEVICE_STATE:
         ok = reader_device_state(r, length, errp);

@@ -8,6 +8,8 @@
  *   RAM_BLOCKS    name, used, max, page size, flags   -> match by name+length
  *   PAGES ...     block index, (offset, ZERO|NORMAL)* -> into guest memory
  *                 + NORMAL page data                     (round 0, 1, ... final)
+ *   ZEROS ...     block index, offset, length         -> pages that exist here
+ *                                                        are cleared
  *   DEVICE_STATE  name, version, bytes (0 or more)   -> kept until END
  *   END           CRC32C of every byte before it      -> check; load devices
  *
@@ -49,7 +51,7 @@ typedef enum MigrationStreamError {
 /* ---- Wire constants (FORMAT.md) ---- */
 
 #define MIGRATION_MAGIC "FERRYMIG" /* 8 bytes, no NUL */
-#define MIGRATION_VERSION 1u
+#define MIGRATION_VERSION 2u
 #define MIGRATION_HEADER_SIZE 20u /* magic[8], u32 version, u32 flags, u32 page size */
 /* The unit of page records, whatever the block's page size: KVM's dirty
  * log tracks 4 KiB pages. */
@@ -63,7 +65,11 @@ typedef enum MigrationRecordType {
     MIGRATION_RECORD_PAGES = 3,
     MIGRATION_RECORD_DEVICE_STATE = 4,
     MIGRATION_RECORD_END = 5,
+    MIGRATION_RECORD_ZEROS = 6,
 } MigrationRecordType;
+
+/* ZEROS: u32 block index, u64 offset, u64 length: a run of zero pages. */
+#define MIGRATION_ZEROS_SIZE 20u
 
 /* A page batch: at most this many pages (512 KiB of data, 1 + 128 iovecs,
  * well under IOV_MAX and io_uring's limits). */
@@ -146,6 +152,11 @@ bool migration_writer_put_ram_blocks(MigrationWriter *writer, GPtrArray *blocks,
  * (call it at the end of each round). */
 bool migration_writer_add_page(MigrationWriter *writer, unsigned block_index, uint64_t offset,
                                GError **errp);
+/* Queue the pages [offset, offset + length) of blocks[block_index] as
+ * zero without reading them (the caller knows, ram_populated.h); runs
+ * that continue each other become one ZEROS record. */
+bool migration_writer_add_zero_pages(MigrationWriter *writer, unsigned block_index,
+                                     uint64_t offset, uint64_t length, GError **errp);
 bool migration_writer_flush_pages(MigrationWriter *writer, GError **errp);
 /* Whether batches started from now on are MIGRATION_BATCH_CHECKSUMMED
  * (the default).  Flushes the queued batch first. */

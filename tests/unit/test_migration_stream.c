@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hw/memory_backend.h"
+#include "mem/ram_populated.h"
 #include "migration/crc32c.h"
 #include "migration/machine_fdt.h"
 #include "migration/ram_blocks.h"
@@ -637,6 +638,73 @@ static void test_stream_round_trip(void)
     fake_device_clear(&dst_b);
 }
 
+/* How many records of `type` a stream holds. */
+static unsigned count_records(const GByteArray *stream, uint32_t type)
+{
+    unsigned n = 0;
+
+    for (size_t pos = MIGRATION_HEADER_SIZE; pos + MIGRATION_RECORD_HEADER_SIZE <= stream->len;) {
+        uint32_t t, len;
+        memcpy(&t, stream->data + pos, 4);
+        memcpy(&len, stream->data + pos + 4, 4);
+        n += GUINT32_FROM_LE(t) == type;
+        pos += MIGRATION_RECORD_HEADER_SIZE + GUINT32_FROM_LE(len);
+    }
+    return n;
+}
+
+/* Runs of zero pages travel as ZEROS records, merged while they continue
+ * each other; the destination clears only the pages it has, and leaves
+ * the rest unallocated. */
+static void test_stream_zeros(void)
+{
+    g_autoptr(MachineDescription) machine = machine_description_new();
+    g_autoptr(GByteArray) stream = g_byte_array_new();
+    uint64_t bits[4];
+    GError *err = NULL;
+
+    machine->cpus = 1;
+    machine->ram_size = machine->ram_below_4g = machine->maxmem = 1 * MiB;
+    RamBlock *ram = new_block("z.ram", 1 * MiB, 0, RAM_BLOCK_MIGRATABLE);
+    memset(ram->host + 10 * PAGE, 0x33, 10 * PAGE);
+    g_autoptr(GPtrArray) blocks = g_ptr_array_new();
+    g_ptr_array_add(blocks, ram);
+
+    g_autoptr(MigrationWriter) writer = migration_writer_new(migration_byte_array_write, stream);
+    g_assert_true(migration_writer_put_header(writer, &err));
+    g_assert_true(migration_writer_put_machine(writer, machine, &err));
+    g_assert_true(migration_writer_put_ram_blocks(writer, blocks, &err));
+    g_assert_true(migration_writer_add_zero_pages(writer, 0, 0, 5 * PAGE, &err));
+    g_assert_true(migration_writer_add_zero_pages(writer, 0, 5 * PAGE, 5 * PAGE, &err));
+    for (unsigned i = 10; i < 20; i++)
+        g_assert_true(migration_writer_add_page(writer, 0, i * PAGE, &err));
+    g_assert_true(migration_writer_add_zero_pages(writer, 0, 20 * PAGE, 236 * PAGE, &err));
+    g_assert_false(migration_writer_add_zero_pages(writer, 0, 255 * PAGE, 2 * PAGE, &err));
+    g_assert_error(err, MIGRATION_STREAM_ERROR, MIGRATION_STREAM_ERROR_INVALID);
+    g_clear_error(&err);
+    g_assert_true(migration_writer_put_end(writer, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(count_records(stream, MIGRATION_RECORD_ZEROS), ==, 2);
+    g_assert_cmpuint(migration_writer_stats(writer)->zero_pages, ==, 246);
+    ram_block_free(ram);
+
+    /* The destination has junk in pages 2 and 100 and has read page 150. */
+    RamBlock *dst = new_block("z.ram", 1 * MiB, 0, RAM_BLOCK_MIGRATABLE);
+    dst->host[2 * PAGE] = 0xaa;
+    dst->host[100 * PAGE + 7] = 0xbb;
+    (void)*(volatile uint8_t *)(dst->host + 150 * PAGE);
+    g_assert_true(load_buffer(stream->data, stream->len, NULL, &err));
+    g_assert_no_error(err);
+    ram_block_populated(dst, 0, 256, bits);
+    g_assert_cmphex(bits[0], ==, 0xffc04); /* 2, 10..19 */
+    g_assert_cmphex(bits[1], ==, 1ull << (100 - 64));
+    g_assert_cmphex(bits[2], ==, 1ull << (150 - 128));
+    g_assert_cmphex(bits[3], ==, 0);
+    for (uint64_t i = 0; i < dst->used_length; i++) /* (reading maps every page) */
+        g_assert_cmphex(dst->host[i], ==, i >= 10 * PAGE && i < 20 * PAGE ? 0x33 : 0);
+    ram_block_free(dst);
+}
+
 /* ---- Hostile input ---- */
 
 /* A small complete stream of one 4-page block "h.ram" (pages: data, zero,
@@ -843,6 +911,17 @@ static void put_device_state(GByteArray *out, const char *name, uint16_t name_le
     put32(out, data_len);
 }
 
+/* A ZEROS record with `record_len` in its header; the 20-byte payload as given. */
+static void put_zeros(GByteArray *out, uint32_t record_len, uint32_t block, uint64_t offset,
+                      uint64_t length)
+{
+    put32(out, MIGRATION_RECORD_ZEROS);
+    put32(out, record_len);
+    put32(out, block);
+    put64(out, offset);
+    put64(out, length);
+}
+
 /* Hand-made records after a valid prefix, each with the error it must
  * give.  Nothing is allocated from the hostile lengths (ASan's
  * allocation-size-too-big would say so). */
@@ -926,7 +1005,8 @@ static void test_hostile_records(void)
         case 12:
             put32(s, MIGRATION_RECORD_MACHINE);
             put32(s, 0);
-            want = "stream: unexpected MACHINE record where PAGES, DEVICE_STATE or END belongs";
+            want = "stream: unexpected MACHINE record where PAGES, ZEROS, DEVICE_STATE or END "
+                   "belongs";
             break;
         case 13:
             put32(s, MIGRATION_RECORD_DEVICE_STATE);
@@ -975,6 +1055,35 @@ static void test_hostile_records(void)
             put32(s, 0);
             want = "stream: bad checksum";
             break;
+        case 23:
+            put_zeros(s, 8, 0, 0, PAGE);
+            want = "stream: ZEROS record of 8 bytes (want 20)";
+            break;
+        case 24:
+            put_zeros(s, MIGRATION_ZEROS_SIZE, 3, 0, PAGE);
+            want = "stream: ZEROS record for block 3, but the stream listed 1 blocks";
+            break;
+        case 25:
+            put_zeros(s, MIGRATION_ZEROS_SIZE, 0, 0x800, PAGE);
+            want = "ZEROS record for block 0 (\"h.ram\") at 0x800+0x1000 is unaligned, empty";
+            break;
+        case 26:
+            put_zeros(s, MIGRATION_ZEROS_SIZE, 0, 0, 0);
+            want = "at 0x0+0x0 is unaligned, empty";
+            break;
+        case 27: /* offset + length wraps around */
+            put_zeros(s, MIGRATION_ZEROS_SIZE, 0, PAGE, UINT64_MAX - PAGE + 1);
+            want = "beyond its used length 0x4000";
+            break;
+        case 28:
+            put_zeros(s, MIGRATION_ZEROS_SIZE, 0, 3 * PAGE, 2 * PAGE);
+            want = "beyond its used length 0x4000";
+            break;
+        case 29:
+            put_device_state(s, "dev", 4, 1, 0, 2 + 4 + 8);
+            put_zeros(s, MIGRATION_ZEROS_SIZE, 0, 0, PAGE);
+            want = "unexpected ZEROS record where DEVICE_STATE or END belongs";
+            break;
         default:
             small_dest_clear(&d);
             return;
@@ -1001,7 +1110,7 @@ static void test_hostile_header_and_blocks(void)
         const char *want;
     } header_cases[] = {
         { 0, 0x4b524f46, "not a ferry migration stream (bad magic)" },
-        { 8, 2, "stream: version 2, this ferry reads version 1" },
+        { 8, 1, "stream: version 1, this ferry reads version 2" },
         { 12, 1, "stream: unknown header flags 0x1" },
         { 16, 8192, "stream: page size 0x2000" },
         { 24, 0x7fffffff, "MACHINE record of 2147483647 bytes exceeds the limit" },
@@ -1099,6 +1208,7 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/vmstate/registry", test_vmstate_registry);
     g_test_add_func("/migration/stream/round-trip", test_stream_round_trip);
     g_test_add_func("/migration/stream/small", test_small_stream_loads);
+    g_test_add_func("/migration/stream/zeros", test_stream_zeros);
     g_test_add_func("/migration/stream/truncation", test_truncation_everywhere);
     g_test_add_func("/migration/stream/byte-flips", test_byte_flips);
     g_test_add_func("/migration/stream/random-corruption", test_random_corruption);
