@@ -12,6 +12,7 @@
 #include "vmm/machine_internal.h"
 #include "vmm/runstate.h"
 #include "vmm/vcpu_state.h"
+#include "vmm/vcpu_throttle.h"
 
 /* The destination's one-byte answer once everything loaded. */
 #define MIGRATION_ACK 0x06
@@ -25,6 +26,7 @@ struct MachineMigration {
     MachineDescription *desc;
     MigrationChannel *channel;
     Precopy *precopy;
+    VcpuThrottle *throttle; /* auto-converge's, made on first use */
     gint completed;
 
     /* Destination. */
@@ -146,6 +148,7 @@ void machine_migration_free(MachineMigration *mm)
     if (!mm)
         return;
     machine_migration_end_source(mm);
+    vcpu_throttle_free(mm->throttle);
     if (mm->listener)
         migration_listener_cancel(mm->listener);
     if (mm->incoming)
@@ -181,6 +184,16 @@ static void source_pause(void *opaque)
 static void source_resume(void *opaque)
 {
     vcpus_resume(((Machine *)opaque)->vcpus);
+}
+
+/* Called from the migration thread only, so the lazy creation is safe. */
+static void source_throttle(void *opaque, unsigned percent)
+{
+    Machine *m = opaque;
+
+    if (!m->migration->throttle)
+        m->migration->throttle = vcpu_throttle_new(m->vcpus);
+    vcpu_throttle_set(m->migration->throttle, percent);
 }
 
 static void source_status(void *opaque, MigrationStatus status)
@@ -271,7 +284,8 @@ bool machine_migration_start(Machine *m, const char *uri, GError **errp)
                            .read_ack = channel_read_ack, .hang_up = channel_hang_up,
                            .opaque = mm->channel },
         &(PrecopyHooks){ .pause = source_pause, .resume = source_resume,
-                         .status_changed = source_status, .opaque = m },
+                         .status_changed = source_status, .throttle = source_throttle,
+                         .opaque = m },
         &mm->params, mm->desc, mm->registry);
     return true;
 }

@@ -55,6 +55,8 @@ static JsonNode *qmp_query_migrate(QmpServer *s, JsonObject *args, void *opaque,
     json_object_set_int_member(ram, "dirty-pages-rate", (gint64)st.dirty_pages_rate);
     json_object_set_double_member(ram, "mbps", st.throughput * 8.0 / 1e6);
     json_object_set_object_member(ret, "ram", ram);
+    if (st.cpu_throttle_percentage)
+        json_object_set_int_member(ret, "cpu-throttle-percentage", st.cpu_throttle_percentage);
     g_free(st.error);
     return qmp_return_object(ret);
 }
@@ -63,7 +65,7 @@ static JsonNode *qmp_migrate_set_parameters(QmpServer *s, JsonObject *args, void
                                             GError **errp)
 {
     static const char *const known[] = { "downtime-limit", "max-bandwidth", "max-iterations",
-                                         NULL };
+                                         "auto-converge", NULL };
     PrecopyParams *p = machine_migration_params(opaque);
     PrecopyParams next = *p;
     int64_t iterations = next.max_iterations;
@@ -71,7 +73,8 @@ static JsonNode *qmp_migrate_set_parameters(QmpServer *s, JsonObject *args, void
     if (!qmp_args_check(args, known, errp) ||
         !qmp_arg_size(args, "downtime-limit", false, &next.downtime_limit_ms, errp) ||
         !qmp_arg_size(args, "max-bandwidth", false, &next.max_bandwidth, errp) ||
-        !qmp_arg_int(args, "max-iterations", false, &iterations, errp))
+        !qmp_arg_int(args, "max-iterations", false, &iterations, errp) ||
+        !qmp_arg_bool(args, "auto-converge", false, &next.auto_converge, errp))
         return NULL;
     if (iterations < 0 || iterations > UINT32_MAX) {
         g_set_error_literal(errp, QMP_ERROR, QMP_ERROR_GENERIC,

@@ -15,6 +15,13 @@ Modes:
                     the destination re-creates backend and DIMM from the stream
   tcp-netns         over TCP between two network namespaces joined by a veth
                     pair (the two "hosts")
+  tcp-netns-ring, tcp-netns-cpus2, tcp-netns-dimm
+                    ring, cpus2 and dimm between the two namespaces
+  auto-converge     at max-bandwidth 128 MiB/s the guest outruns the link:
+                    without auto-converge the migration never ends (cancelled
+                    after a few seconds); with it the vCPUs are throttled
+                    (cpu-throttle-percentage) until it completes, and the
+                    guest PASSes on the destination
   refused           nobody listens: migrate fails, the source guest PASSes
   cancel            migrate_cancel mid-round (bandwidth-limited): cancelled,
                     the guest PASSes after a second, successful migration
@@ -180,6 +187,48 @@ def good_migration(t, tmp, src_extra=(), dst_extra=(), cmdline="", netns=None, d
         t.check("the destination re-created the DIMM",
                 [d["data"]["id"] for d in devs] == ["dimm1"], repr(devs))
     dst.cmd("cont")
+    expect_pass(t, dst, "destination")
+    t.check("destination exits 1 (guest PASS)", dst.finish() == 1)
+    src.cmd("quit")
+    t.check("source exits 0 on quit", src.finish() == 0)
+
+
+def auto_converge(t, tmp):
+    sock = f"unix:{os.path.join(tmp, 'mig.sock')}"
+    dst = Vm(FERRY, ["--memory", MEMORY, "--incoming", sock], tmp, "dst")
+    src = Vm(FERRY, guest_args(), tmp, "src")
+    t.check("source guest dirties memory", src.wait_line(r"^migrate: region .*pass [1-9]"))
+    dst.qmp()
+    src.cmd("migrate-set-parameters", {"max-bandwidth": 128 << 20, "downtime-limit": 300})
+    r = src.cmd("migrate", {"uri": sock})
+    t.check("migrate accepted", r and "return" in r, repr(r))
+    time.sleep(4)
+    r = src.cmd("query-migrate").get("return", {})
+    t.check("without auto-converge it does not converge",
+            r.get("status") == "active" and r.get("ram", {}).get("dirty-sync-count", 0) >= 3
+            and "cpu-throttle-percentage" not in r, json.dumps(r))
+    src.cmd("migrate_cancel")
+    t.check("cancelled", src.wait_migration().get("status") == "cancelled")
+    dst.finish()  # it gave up with the cancelled stream
+    dst = Vm(FERRY, ["--memory", MEMORY, "--incoming", sock], tmp, "dst2")
+    dst.qmp()
+    src.cmd("migrate-set-parameters", {"auto-converge": True})
+    r = src.cmd("migrate", {"uri": sock})
+    t.check("migrate with auto-converge accepted", r and "return" in r, repr(r))
+    throttle = 0
+    deadline = time.monotonic() + HANG_LIMIT_S * 3
+    while time.monotonic() < deadline:
+        r = src.cmd("query-migrate").get("return", {})
+        throttle = max(throttle, r.get("cpu-throttle-percentage", 0))
+        if r.get("status") in ("completed", "failed", "cancelled"):
+            break
+        time.sleep(0.1)
+    t.check("it completes", r.get("status") == "completed", json.dumps(r))
+    t.check("after throttling the vCPUs (QEMU's 20%, then +10% steps)",
+            throttle >= 20 and throttle % 10 in (0, 9), throttle)
+    print(f"stats: total {r.get('total-time')} ms, downtime {r.get('downtime')} ms, "
+          f"{r.get('ram', {}).get('dirty-sync-count')} syncs, throttle up to {throttle}%",
+          flush=True)
     expect_pass(t, dst, "destination")
     t.check("destination exits 1 (guest PASS)", dst.finish() == 1)
     src.cmd("quit")
@@ -366,16 +415,27 @@ def main():
     global FERRY, GUEST
     mode, FERRY, GUEST = sys.argv[1], os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
     t = Checker()
+    dimm_memory = ["--memory", "512M,slots=4,maxmem=2G"]
+    variants = {  # mode: both sides' options, guest command line, DIMM
+        "unix": ([], "", False),
+        "ring": (["--dirty-tracking", "ring"], "", False),
+        "cpus2": (["--cpus", "2"], "cpus=2", False),
+        "dimm": (dimm_memory, "dimm=1 slots=4", True),
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        if mode == "unix":
-            good_migration(t, tmp)
-        elif mode == "ring":
-            good_migration(t, tmp, ["--dirty-tracking", "ring"], ["--dirty-tracking", "ring"])
-        elif mode == "cpus2":
-            good_migration(t, tmp, ["--cpus", "2"], ["--cpus", "2"], cmdline="cpus=2")
-        elif mode == "dimm":
-            mem = ["--memory", "512M,slots=4,maxmem=2G"]
-            good_migration(t, tmp, mem, mem, cmdline="dimm=1 slots=4", dimm=True)
+        base = mode.removeprefix("tcp-netns-") if mode != "tcp-netns" else "unix"
+        if mode in variants:
+            extra, cmdline, dimm = variants[mode]
+            good_migration(t, tmp, extra, extra, cmdline=cmdline, dimm=dimm)
+        elif mode.startswith("tcp-netns") and base in variants:
+            extra, cmdline, dimm = variants[base]
+            ns = netns_setup()
+            try:
+                good_migration(t, tmp, extra, extra, cmdline=cmdline, dimm=dimm, netns=ns)
+            finally:
+                netns_teardown(ns)
+        elif mode == "auto-converge":
+            auto_converge(t, tmp)
         elif mode == "machine-fdt":
             path = os.path.join(tmp, "machine.dtb")
             r = subprocess.run([FERRY, "run", "--memory", "512M,slots=2,maxmem=2G", "--test-exit",
@@ -385,12 +445,6 @@ def main():
             t.check("--info machine-fdt writes a device tree (magic d00dfeed)",
                     blob[:4] == bytes.fromhex("d00dfeed") and b"ferry,machine" in blob, blob[:16])
             t.check("and then boots", r.returncode == 1 and b"PASS: hello" in r.stdout, r.stdout)
-        elif mode == "tcp-netns":
-            ns = netns_setup()
-            try:
-                good_migration(t, tmp, netns=ns)
-            finally:
-                netns_teardown(ns)
         else:
             failed_migration(t, tmp, mode)
     return 1 if t.problems else 0

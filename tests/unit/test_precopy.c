@@ -18,6 +18,7 @@ typedef struct Guest {
     gint pauses, resumes;
     GThread *thread;
     GArray *statuses;
+    GArray *throttles; /* every percentage auto-converge asked for */
     GMutex lock;
 } Guest;
 
@@ -66,6 +67,15 @@ static void record_status(void *opaque, MigrationStatus status)
     g_mutex_unlock(&g->lock);
 }
 
+static void record_throttle(void *opaque, unsigned percent)
+{
+    Guest *g = opaque;
+
+    g_mutex_lock(&g->lock);
+    g_array_append_val(g->throttles, percent);
+    g_mutex_unlock(&g->lock);
+}
+
 static bool no_flush(void *opaque, GError **errp)
 {
     return true;
@@ -83,7 +93,10 @@ static bool ack_refused(void *opaque, GError **errp)
     return false;
 }
 
-static void run(Guest *g, GByteArray *stream, bool (*ack)(void *, GError **), PrecopyStats *out)
+static const PrecopyParams default_params = { .downtime_limit_ms = 300, .max_iterations = 5 };
+
+static void run(Guest *g, GByteArray *stream, bool (*ack)(void *, GError **),
+                const PrecopyParams *params, PrecopyStats *out)
 {
     g_autoptr(MachineDescription) desc = machine_description_new();
     g_autoptr(VmStateRegistry) registry = vmstate_registry_new();
@@ -91,15 +104,15 @@ static void run(Guest *g, GByteArray *stream, bool (*ack)(void *, GError **), Pr
         .write = migration_byte_array_write, .flush = no_flush, .read_ack = ack, .opaque = stream,
     };
     PrecopyHooks hooks = {
-        .pause = guest_pause, .resume = guest_resume, .status_changed = record_status, .opaque = g,
+        .pause = guest_pause, .resume = guest_resume, .status_changed = record_status,
+        .throttle = record_throttle, .opaque = g,
     };
-    PrecopyParams params = { .downtime_limit_ms = 300, .max_iterations = 5 };
     Precopy *p;
 
     desc->cpus = 1;
     desc->ram_size = desc->ram_below_4g = desc->maxmem = RAM_SIZE;
     g->thread = g_thread_new("guest", guest_writer, g);
-    p = precopy_start(&channel, &hooks, &params, desc, registry);
+    p = precopy_start(&channel, &hooks, params, desc, registry);
     precopy_join(p);
     precopy_query(p, out);
     precopy_free(p);
@@ -114,6 +127,7 @@ static void guest_init(Guest *g)
     memset(g, 0, sizeof(*g));
     g_mutex_init(&g->lock);
     g->statuses = g_array_new(FALSE, FALSE, sizeof(int));
+    g->throttles = g_array_new(FALSE, FALSE, sizeof(unsigned));
     g->ram = ram_block_new("pc.ram", RAM_SIZE, RAM_SIZE, RAM_BLOCK_MIGRATABLE, NULL, &err);
     g_assert_no_error(err);
     for (uint64_t off = 0; off < RAM_SIZE; off += PAGE)
@@ -125,6 +139,7 @@ static void guest_destroy(Guest *g)
 {
     ram_block_free(g->ram);
     g_array_unref(g->statuses);
+    g_array_unref(g->throttles);
     g_mutex_clear(&g->lock);
 }
 
@@ -140,11 +155,12 @@ static void test_migrates_a_changing_guest(void)
     MigrationReader *reader;
 
     guest_init(&g);
-    run(&g, stream, ack_ok, &stats);
+    run(&g, stream, ack_ok, &default_params, &stats);
     g_assert_cmpint(stats.status, ==, MIGRATION_STATUS_COMPLETED);
     g_assert_null(stats.error);
     g_assert_cmpint(g.pauses, ==, 1);
     g_assert_cmpint(g.resumes, ==, 0); /* the source stays paused */
+    g_assert_cmpuint(g.throttles->len, ==, 0); /* auto-converge is off */
     g_assert_cmpuint(stats.iterations, >=, 1);
     /* A third of the pages start zero; the guest rewrites one in seven. */
     g_assert_cmpuint(stats.zero_pages, >=, RAM_SIZE / PAGE / 4);
@@ -176,7 +192,7 @@ static void test_failure_resumes_the_guest(void)
     PrecopyStats stats;
 
     guest_init(&g);
-    run(&g, stream, ack_refused, &stats);
+    run(&g, stream, ack_refused, &default_params, &stats);
     g_assert_cmpint(stats.status, ==, MIGRATION_STATUS_FAILED);
     g_assert_nonnull(strstr(stats.error, "closed the connection"));
     g_assert_cmpint(g.pauses, ==, 1);
@@ -186,10 +202,34 @@ static void test_failure_resumes_the_guest(void)
     guest_destroy(&g);
 }
 
+/* A guest that redirties everything each round, and a limit it never
+ * fits: auto-converge brakes at 20%, then 10 points more every second
+ * round that dirtied over half of what it sent (round 0 sends all of RAM:
+ * not such a round), and lets go at the end. */
+static void test_auto_converge_throttles(void)
+{
+    Guest g;
+    g_autoptr(GByteArray) stream = g_byte_array_new();
+    PrecopyParams params = { .downtime_limit_ms = 0, .max_iterations = 8,
+                             .max_bandwidth = 64u << 20, .auto_converge = true };
+    static const unsigned expected[] = { 20, 30, 40, 0 };
+    PrecopyStats stats;
+
+    guest_init(&g);
+    run(&g, stream, ack_ok, &params, &stats);
+    g_assert_cmpint(stats.status, ==, MIGRATION_STATUS_COMPLETED);
+    g_assert_cmpuint(stats.iterations, ==, 8);
+    g_assert_cmpuint(stats.cpu_throttle_percentage, ==, 40);
+    g_assert_cmpmem(g.throttles->data, g.throttles->len * sizeof(unsigned), expected,
+                    sizeof(expected));
+    guest_destroy(&g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/precopy/migrates-a-changing-guest", test_migrates_a_changing_guest);
     g_test_add_func("/precopy/failure-resumes-the-guest", test_failure_resumes_the_guest);
+    g_test_add_func("/precopy/auto-converge-throttles", test_auto_converge_throttles);
     return g_test_run();
 }
