@@ -788,6 +788,16 @@ static bool reader_ram_blocks(MigrationReader *r, uint32_t length, GError **errp
     return migration_ram_blocks_match(r->block_infos, count, r->blocks, errp);
 }
 
+/* The local block for the stream's block `index`, or an error naming `what`. */
+static RamBlock *reader_block(MigrationReader *r, uint32_t index, const char *what, GError **errp)
+{
+    if (index < r->block_count)
+        return r->blocks[index];
+    STREAM_ERROR(errp, INVALID, "%s for block %u, but the stream listed %u blocks", what, index,
+                 r->block_count);
+    return NULL;
+}
+
 static bool reader_pages(MigrationReader *r, uint32_t length, GError **errp)
 {
     if (length < MIGRATION_BATCH_HEAD_SIZE || length > PAGES_PAYLOAD_MAX) {
@@ -801,11 +811,8 @@ static bool reader_pages(MigrationReader *r, uint32_t length, GError **errp)
     uint32_t block_index = le32_load(head);
     uint32_t count = le32_load(head + 4);
     uint32_t batch_flags = le32_load(head + 8);
-    if (block_index >= r->block_count) {
-        STREAM_ERROR(errp, INVALID, "page record for block %u, but the stream listed %u blocks",
-                     block_index, r->block_count);
+    if (!reader_block(r, block_index, "page record", errp))
         return false;
-    }
     if (count == 0 || count > MIGRATION_BATCH_MAX_PAGES) {
         STREAM_ERROR(errp, INVALID, "page batch of %u pages is not in 1..%u", count,
                      MIGRATION_BATCH_MAX_PAGES);
@@ -916,12 +923,9 @@ static bool reader_zeros(MigrationReader *r, uint32_t length, GError **errp)
     uint32_t block_index = le32_load(payload);
     uint64_t offset = le64_load(payload + 4);
     uint64_t len = le64_load(payload + 12);
-    if (block_index >= r->block_count) {
-        STREAM_ERROR(errp, INVALID, "ZEROS record for block %u, but the stream listed %u blocks",
-                     block_index, r->block_count);
+    RamBlock *block = reader_block(r, block_index, "ZEROS record", errp);
+    if (!block)
         return false;
-    }
-    RamBlock *block = r->blocks[block_index];
     if (offset % MIGRATION_PAGE_SIZE || len == 0 || len % MIGRATION_PAGE_SIZE ||
         offset >= block->used_length || len > block->used_length - offset) {
         STREAM_ERROR(errp, INVALID,

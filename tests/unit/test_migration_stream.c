@@ -638,6 +638,20 @@ static void test_stream_round_trip(void)
     fake_device_clear(&dst_b);
 }
 
+/* A writer into `stream` that has sent the header, `machine` and `blocks`. */
+static MigrationWriter *writer_at_pages(GByteArray *stream, const MachineDescription *machine,
+                                        GPtrArray *blocks)
+{
+    MigrationWriter *writer = migration_writer_new(migration_byte_array_write, stream);
+    GError *err = NULL;
+
+    g_assert_true(migration_writer_put_header(writer, &err));
+    g_assert_true(migration_writer_put_machine(writer, machine, &err));
+    g_assert_true(migration_writer_put_ram_blocks(writer, blocks, &err));
+    g_assert_no_error(err);
+    return writer;
+}
+
 /* How many records of `type` a stream holds. */
 static unsigned count_records(const GByteArray *stream, uint32_t type)
 {
@@ -670,10 +684,7 @@ static void test_stream_zeros(void)
     g_autoptr(GPtrArray) blocks = g_ptr_array_new();
     g_ptr_array_add(blocks, ram);
 
-    g_autoptr(MigrationWriter) writer = migration_writer_new(migration_byte_array_write, stream);
-    g_assert_true(migration_writer_put_header(writer, &err));
-    g_assert_true(migration_writer_put_machine(writer, machine, &err));
-    g_assert_true(migration_writer_put_ram_blocks(writer, blocks, &err));
+    g_autoptr(MigrationWriter) writer = writer_at_pages(stream, machine, blocks);
     g_assert_true(migration_writer_add_zero_pages(writer, 0, 0, 5 * PAGE, &err));
     g_assert_true(migration_writer_add_zero_pages(writer, 0, 5 * PAGE, 5 * PAGE, &err));
     for (unsigned i = 10; i < 20; i++)
@@ -728,10 +739,7 @@ static GByteArray *small_stream(void)
     g_autoptr(GPtrArray) blocks = g_ptr_array_new();
     g_ptr_array_add(blocks, ram);
 
-    g_autoptr(MigrationWriter) writer = migration_writer_new(migration_byte_array_write, stream);
-    g_assert_true(migration_writer_put_header(writer, &err));
-    g_assert_true(migration_writer_put_machine(writer, machine, &err));
-    g_assert_true(migration_writer_put_ram_blocks(writer, blocks, &err));
+    g_autoptr(MigrationWriter) writer = writer_at_pages(stream, machine, blocks);
     for (unsigned i = 0; i < 4; i++)
         g_assert_true(migration_writer_add_page(writer, 0, i * PAGE, &err));
     g_assert_true(migration_writer_put_device_states(writer, registry, &err));
