@@ -515,8 +515,8 @@ uint64_t ram_block_dirty_take(RamBlock *block, uint64_t first_page, uint64_t npa
     npages = MIN(npages, used - first_page);
     for (uint64_t w = 0; w * 64 < npages; w++) {
         uint64_t mask = npages - w * 64 >= 64 ? UINT64_MAX : word_mask(0, npages - w * 64);
-        if (!(block->dirty[first_page / 64 + w] & mask))
-            continue;
+        if (!(__atomic_load_n(&block->dirty[first_page / 64 + w], __ATOMIC_RELAXED) & mask))
+            continue; /* most words are clear: skip the locked operation */
         /* Acquire: the page contents read after this are at least as new
          * as whatever set the bits. */
         bits[w] = __atomic_fetch_and(&block->dirty[first_page / 64 + w], ~mask,

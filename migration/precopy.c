@@ -140,7 +140,7 @@ static bool send_dirty_pages(Precopy *p, MigrationWriter *w, GPtrArray *blocks, 
 }
 
 /* Sleep off what max-bandwidth does not allow yet. */
-static void precopy_throttle(Precopy *p, uint64_t bytes, int64_t since_us)
+static void precopy_limit_bandwidth(Precopy *p, uint64_t bytes, int64_t since_us)
 {
     int64_t due_us;
 
@@ -228,7 +228,7 @@ static bool precopy_iterate(Precopy *p, MigrationWriter *w, GPtrArray *blocks, G
         if (!send_dirty_pages(p, w, blocks, errp) || !p->channel.flush(p->channel.opaque, errp))
             return false;
         round_bytes = migration_writer_stats(w)->bytes - bytes0;
-        precopy_throttle(p, round_bytes, t0);
+        precopy_limit_bandwidth(p, round_bytes, t0);
         memory_global_dirty_log_sync();
         precopy_update(p, w, blocks, round_bytes,
                        migration_writer_stats(w)->normal_pages +
