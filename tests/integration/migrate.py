@@ -164,11 +164,25 @@ def good_migration(t, tmp, src_extra=(), dst_extra=(), cmdline="", netns=None, d
         src.cmd("device_add", {"driver": "pc-dimm", "id": "dimm1", "memdev": "mem1"})
     t.check("source guest dirties memory", src.wait_line(r"^migrate: region .*pass [1-9]"))
     dst.qmp()
-    r = src.cmd("migrate", {"uri": uri_connect})
-    t.check("migrate accepted", r and "return" in r, repr(r))
+    src.qmp()
+    # The operator's way: ferry ctl ... migrate URI --progress.
+    ctl = subprocess.run([FERRY, "ctl", src.qmp_path, "migrate", uri_connect, "--progress"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=HANG_LIMIT_S * 3)
+    frames = ctl.stdout.decode(errors="replace").split("\r")[1:]
+    t.check("ferry ctl migrate --progress exits 0", ctl.returncode == 0, ctl.stdout)
+    t.check("and redraws one progress line until it says completed, 100%",
+            len(frames) >= 2 and "\n" not in "".join(frames[:-1]) and
+            re.match(r"completed +100\.0%  +[0-9.]+ MiB/s  dirty +[0-9]+ pages/s  remaining +0\.0 MiB"
+                     r"  ETA +0\.0 s \n$", frames[-1]) is not None, frames)
     end = src.wait_migration()
     t.check("migration completed", end.get("status") == "completed", json.dumps(end))
     ram = end.get("ram", {})
+    t.check("query-migrate has times, byte counts, syncs, dirty rate and throughput",
+            all(k in end for k in ("setup-time", "total-time", "downtime")) and
+            all(k in ram for k in ("transferred", "remaining", "total", "dirty-sync-count",
+                                   "dirty-pages-rate", "mbps")) and
+            ram["transferred"] > 0 and ram["total"] >= 512 << 20 and ram["remaining"] == 0 and
+            ram["dirty-sync-count"] >= 1 and ram["mbps"] > 0, json.dumps(end))
     print(f"stats: total {end.get('total-time')} ms, downtime {end.get('downtime')} ms, "
           f"{ram.get('transferred', 0) >> 20} MiB, {ram.get('dirty-sync-count')} syncs", flush=True)
     t.check("source is postmigrate",
