@@ -198,10 +198,10 @@ static void precopy_throttle_guest(Precopy *p, uint64_t sent, uint64_t left)
 
 /* After a round that sent `sent` bytes and left `left` dirty: pause now?
  * Only once what is left fits downtime-limit at this round's bandwidth,
- * and not while rounds still halve the dirty set: each such round is
- * cheap next to the last and takes downtime off the final one.  Round 0
- * says nothing about that (it sends all of RAM, into memory the
- * destination has yet to allocate), so round 1 always runs. */
+ * and not while rounds still shrink the dirty set by a quarter or more:
+ * such rounds get shorter and shorter and each takes downtime off the
+ * final one.  Round 0 says nothing about that (it sends all of RAM, into
+ * memory the destination has yet to allocate), so round 1 always runs. */
 static bool precopy_converged(Precopy *p, uint64_t sent, uint64_t left, uint64_t throughput)
 {
     uint64_t expected_ms = left * 1000 / MAX(throughput, 1);
@@ -212,7 +212,7 @@ static bool precopy_converged(Precopy *p, uint64_t sent, uint64_t left, uint64_t
         precopy_throttle_guest(p, sent, left);
         return false;
     }
-    return expected_ms == 0 || (p->stats.iterations >= 2 && left * 2 > sent);
+    return expected_ms == 0 || (p->stats.iterations >= 2 && left * 4 > sent * 3);
 }
 
 /* ACTIVE: rounds until precopy_converged(). */

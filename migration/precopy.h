@@ -4,9 +4,10 @@
  *              on (every page starts dirty)
  *   ACTIVE     rounds: send every dirty page, sync the dirty log, measure;
  *              stop iterating when the dirty bytes left fit downtime-limit
- *              at the measured bandwidth and a round no longer halves
- *              them (or after max-iterations); with auto-converge, the
- *              vCPUs are throttled while the guest outruns the link
+ *              at the measured bandwidth and a round no longer shrinks
+ *              them by a quarter (or after max-iterations); with
+ *              auto-converge, the vCPUs are throttled while the guest
+ *              outruns the link
  *   DEVICE     pause the vCPUs, final sync, the last pages (checksummed),
  *              every device-state section, END; wait for the destination's
  *              acknowledgement
