@@ -8,9 +8,11 @@
  *   passes=K   full passes to finish after the migration (default 3, >= 1)
  *   cpus=C     CPUs that dirty (default 1): C-1 APs are started and every
  *              CPU sweeps its own 1/C of the region, concurrently
- *   rate=R     dirty at most R MiB/s on the BSP (default 0: as fast as it
- *              can); it sleeps in hlt until the next 10 ms tick when ahead,
- *              so steps between chunks grow to ~16 MiB / R
+ *   rate=R     after pass 0 (which fills the region at full speed and ends
+ *              with "migrate: pass 0 done"), dirty at most R MiB/s on the
+ *              BSP (default 0: as fast as it can); it sleeps in hlt until
+ *              the next 10 ms tick when ahead, so steps between chunks grow
+ *              to ~16 MiB / R
  *   break=N    self-test of the checker and of the harness's FAIL path:
  *              after the BSP's pass N, the first page of the last CPU's last
  *              chunk goes stale (cpus=1: back to pass N-1's values) or
@@ -368,7 +370,7 @@ static void rtc_check(uint64_t pass)
 
 /* ---- the BSP's loop ---- */
 
-/* rate=R: sleeps until the BSP's bytes swept since start fit R MiB/s. */
+/* rate=R: sleeps until the BSP's bytes swept since `start` fit R MiB/s. */
 static void throttle(uint64_t start, uint64_t bytes)
 {
     if (!rate_mib)
@@ -631,6 +633,7 @@ void test_migrate(void)
     printf("%s: region 0x%lx %lu MiB, pass 0\n", TEST, extents[0].base, mib);
 
     uint64_t start = time_us(), last_progress = start, last_rate = 0, pass0_end = 0, swept = 0;
+    uint64_t swept_pass0 = 0;
     uint64_t rate_passes[MIGRATE_MAX_CPUS] = { 0 }, pass0_passes[MIGRATE_MAX_CPUS] = { 0 };
     rtc_check(0);
     last_tsc = rdtsc();
@@ -640,7 +643,8 @@ void test_migrate(void)
             if (user_run(user_sweep, (uint64_t)&j))
                 bad_word(0, p, j.bad_addr, j.bad_value);
             swept += j.size;
-            throttle(start, swept);
+            if (p)
+                throttle(pass0_end, swept - swept_pass0);
             between_chunks(p);
         }
         jobs[0].passes = p + 1;
@@ -650,6 +654,8 @@ void test_migrate(void)
         if (!p) {
             /* Rates leave out pass 0: first touch of every page. */
             pass0_end = last_rate = now;
+            swept_pass0 = swept;
+            printf("%s: pass 0 done in %lu ms\n", TEST, (now - start) / 1000);
             for (unsigned i = 0; i < nr_cpus; i++)
                 pass0_passes[i] = rate_passes[i] = jobs[i].passes;
         }
