@@ -320,11 +320,9 @@ static uint64_t bits_window(const uint64_t *bits, uint64_t nbits, int64_t start)
  * every logged slot that maps some of them: one KVM_CLEAR_DIRTY_LOG per
  * slot, over the 64-page chunks of the slot the range touches, as KVM
  * wants them (first page a multiple of 64, short only at the slot's end). */
-static bool clear_block_pages(KvmMemslots *slots, RamBlock *block, uint64_t first_page,
+static void clear_block_pages(KvmMemslots *slots, RamBlock *block, uint64_t first_page,
                               uint64_t npages, const uint64_t *bits)
 {
-    bool ok = true;
-
     for (unsigned i = 0; i < slots->mapped->len; i++) {
         const KvmSlot *slot = &g_array_index(slots->mapped, KvmSlot, i);
         uint64_t sp = slot_first_page(slot), sn = slot_pages(slot);
@@ -336,12 +334,13 @@ static bool clear_block_pages(KvmMemslots *slots, RamBlock *block, uint64_t firs
         uint64_t chunk = lo & ~63ull, num = MIN((hi + 63) & ~63ull, sn) - chunk;
         uint64_t words = (num + 63) / 64, any = 0;
         uint64_t *clear = log_buf(slots, words);
-        for (uint64_t w = 0; w < words; w++) {
-            clear[w] = bits_window(bits, npages, (int64_t)(sp + chunk + w * 64) - (int64_t)first_page);
-            any |= clear[w];
-        }
-        if (num % 64)
+        int64_t start = (int64_t)(sp + chunk) - (int64_t)first_page; /* slot page chunk's bit */
+        for (uint64_t w = 0; w < words; w++)
+            clear[w] = bits_window(bits, npages, start + (int64_t)(w * 64));
+        if (num % 64) /* past the slot's end: another slot's pages */
             clear[words - 1] &= (1ull << (num % 64)) - 1;
+        for (uint64_t w = 0; w < words; w++)
+            any |= clear[w];
         if (!any)
             continue;
         struct kvm_clear_dirty_log log = {
@@ -354,10 +353,8 @@ static bool clear_block_pages(KvmMemslots *slots, RamBlock *block, uint64_t firs
         if (ret < 0) {
             g_printerr("ferry: KVM_CLEAR_DIRTY_LOG on slot %u (%s), pages 0x%" PRIx64
                        "+%" PRIu64 ": %s\n", slot->id, slot->name, chunk, num, g_strerror(-ret));
-            ok = false;
         }
     }
-    return ok;
 }
 
 static void kvm_log_clear(MemoryListener *l, RamBlock *block, uint64_t first_page,
