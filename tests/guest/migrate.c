@@ -111,7 +111,7 @@ struct rtc_time {
     unsigned year, month, day, hour, min, sec;
 };
 
-static struct extent chunks[MAX_CHUNKS];
+static struct extent chunks[MAX_CHUNKS] NOINIT; /* filled by make_chunks() up to nr_chunks */
 static unsigned nr_chunks;
 static struct extent extents[MAX_EXTENTS];
 static unsigned nr_extents;
