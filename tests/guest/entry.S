@@ -76,7 +76,8 @@ pvh_entry:
     ENTER_LONG_MODE
     ljmp $0x08, $bsp_entry64
 
-/* PML4[0] -> PDPT; PDPT[0..3] -> four PDs of 512 x 2 MiB pages = 4 GiB. */
+/* PML4[0] -> PDPT; PDPT[0..3] -> the four PDs of pd_low (512 x 2 MiB pages
+ * each = 4 GiB, built at assembly time). */
 build_low_page_tables:
     movl $pdpt, %eax
     orl $PTE_P_RW_US, %eax
@@ -90,17 +91,6 @@ build_low_page_tables:
     incl %ecx
     cmpl $4, %ecx
     jne 2b
-    movl $0, %ecx
-3:  movl %ecx, %eax
-    shll $21, %eax
-    orl $(PTE_P_RW_US | PTE_LARGE), %eax
-    movl %eax, pd_low(,%ecx,8)
-    movl %ecx, %eax
-    shrl $11, %eax              /* bits 32+ of the physical address */
-    movl %eax, pd_low+4(,%ecx,8)
-    incl %ecx
-    cmpl $2048, %ecx
-    jne 3b
     ret
 
 
@@ -202,10 +192,21 @@ pml4:   .skip 4096
 pdpt:   .skip 4096
 ap_stack_next: .long 0
 
+/* The four PDs of the low 4 GiB never change: the loader copies them in.
+ * Filling them here took ~12 ms of emulated ring-0 loop on nested hosts. */
+    .data
+    .balign 4096
+    .globl pd_low
+pd_low:
+    .set page, 0
+    .rept 4 * 512
+    .quad (page << 21) | PTE_P_RW_US | PTE_LARGE
+    .set page, page + 1
+    .endr
+
     .section .bss.noinit, "aw", @nobits
     .balign 4096
-    .globl pd_low, ap_stacks
-pd_low: .skip 4 * 4096              /* fully written by build_low_page_tables */
+    .globl ap_stacks
 ap_stacks: .skip AP_STACKS * 4096
     .skip 16384
 boot_stack_top:
