@@ -20,7 +20,7 @@
 struct MachineMigration {
     Machine *machine;
     VmStateRegistry *registry;
-    PrecopyParams params;
+    MigrationParams params;
 
     /* Source: the last (or running) migration. */
     MachineDescription *desc;
@@ -121,7 +121,7 @@ MachineMigration *machine_migration_new(Machine *m, GError **errp)
 
     mm->machine = m;
     mm->registry = vmstate_registry_new();
-    mm->params = (PrecopyParams){ .downtime_limit_ms = 300 };
+    mm->params = (MigrationParams){ .precopy = { .downtime_limit_ms = 300 } };
     if (!register_sections(mm, errp)) {
         machine_migration_free(mm);
         return NULL;
@@ -277,6 +277,13 @@ bool machine_migration_start(Machine *m, const char *uri, GError **errp)
     mm->channel = migration_channel_connect(parsed, errp);
     if (!mm->channel)
         return false;
+    if (mm->params.zero_copy_send && !migration_channel_set_zero_copy(mm->channel, true)) {
+        g_set_error(errp, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "migrate: zero-copy-send needs a TCP connection and a kernel whose io_uring "
+                    "has SENDMSG_ZC; %s has not", uri);
+        g_clear_pointer(&mm->channel, migration_channel_free);
+        return false;
+    }
     mm->desc = describe(m);
     ram_blocks_set_resize_observer(source_block_resized, mm);
     mm->precopy = precopy_start(
@@ -286,7 +293,7 @@ bool machine_migration_start(Machine *m, const char *uri, GError **errp)
         &(PrecopyHooks){ .pause = source_pause, .resume = source_resume,
                          .status_changed = source_status, .throttle = source_throttle,
                          .opaque = m },
-        &mm->params, mm->desc, mm->registry);
+        &mm->params.precopy, mm->desc, mm->registry);
     return true;
 }
 
@@ -296,15 +303,17 @@ void machine_migration_cancel(Machine *m)
         precopy_cancel(m->migration->precopy);
 }
 
-bool machine_migration_query(Machine *m, PrecopyStats *stats)
+bool machine_migration_query(Machine *m, PrecopyStats *stats, MigrationChannelStats *channel)
 {
     if (!m->migration->precopy)
         return false;
     precopy_query(m->migration->precopy, stats);
+    if (channel)
+        migration_channel_get_stats(m->migration->channel, channel);
     return true;
 }
 
-PrecopyParams *machine_migration_params(Machine *m)
+MigrationParams *machine_migration_params(Machine *m)
 {
     return &m->migration->params;
 }

@@ -8,9 +8,16 @@
 #include <stdbool.h>
 
 #include "migration/precopy.h"
+#include "migration/transport.h"
 #include "vmm/machine.h"
 
 typedef struct MachineMigration MachineMigration;
+
+/* migrate-set-parameters: the loop's, and the transport's. */
+typedef struct MigrationParams {
+    PrecopyParams precopy;
+    bool zero_copy_send; /* page records with io_uring SENDMSG_ZC (TCP only) */
+} MigrationParams;
 
 /* Registers every device's section; the machine is fully built. */
 MachineMigration *machine_migration_new(Machine *m, GError **errp);
@@ -19,9 +26,11 @@ void machine_migration_free(MachineMigration *mm);
 /* Source.  Refused while one runs or after one completed. */
 bool machine_migration_start(Machine *m, const char *uri, GError **errp);
 void machine_migration_cancel(Machine *m);
-/* false when no migration was ever started; free stats->error. */
-bool machine_migration_query(Machine *m, PrecopyStats *stats);
-PrecopyParams *machine_migration_params(Machine *m);
+/* false when no migration was ever started; free stats->error.  The
+ * channel's counters too (zero-copy sends), when `channel` is not NULL. */
+bool machine_migration_query(Machine *m, PrecopyStats *stats, MigrationChannelStats *channel);
+/* What the next migrate uses. */
+MigrationParams *machine_migration_params(Machine *m);
 /* The source finished: vCPUs stay paused until quit ("postmigrate"). */
 bool machine_migration_completed(Machine *m);
 

@@ -35,8 +35,9 @@ static JsonNode *qmp_query_migrate(QmpServer *s, JsonObject *args, void *opaque,
 {
     JsonObject *ret = json_object_new(), *ram;
     PrecopyStats st;
+    MigrationChannelStats ch;
 
-    if (!machine_migration_query(opaque, &st))
+    if (!machine_migration_query(opaque, &st, &ch))
         return qmp_return_object(ret);
     json_object_set_string_member(ret, "status", migration_status_name(st.status));
     json_object_set_int_member(ret, "setup-time", st.setup_ms);
@@ -54,6 +55,10 @@ static JsonNode *qmp_query_migrate(QmpServer *s, JsonObject *args, void *opaque,
     json_object_set_int_member(ram, "dirty-sync-count", (gint64)st.iterations);
     json_object_set_int_member(ram, "dirty-pages-rate", (gint64)st.dirty_pages_rate);
     json_object_set_double_member(ram, "mbps", st.throughput * 8.0 / 1e6);
+    if (ch.zero_copy_sends) { /* ferry's own: how zero-copy-send fared */
+        json_object_set_int_member(ram, "zero-copy-sends", (gint64)ch.zero_copy_sends);
+        json_object_set_int_member(ram, "zero-copy-copied", (gint64)ch.zero_copy_copied);
+    }
     json_object_set_object_member(ret, "ram", ram);
     if (st.cpu_throttle_percentage)
         json_object_set_int_member(ret, "cpu-throttle-percentage", st.cpu_throttle_percentage);
@@ -65,23 +70,24 @@ static JsonNode *qmp_migrate_set_parameters(QmpServer *s, JsonObject *args, void
                                             GError **errp)
 {
     static const char *const known[] = { "downtime-limit", "max-bandwidth", "max-iterations",
-                                         "auto-converge", NULL };
-    PrecopyParams *p = machine_migration_params(opaque);
-    PrecopyParams next = *p;
-    int64_t iterations = next.max_iterations;
+                                         "auto-converge", "zero-copy-send", NULL };
+    MigrationParams *p = machine_migration_params(opaque);
+    MigrationParams next = *p;
+    int64_t iterations = next.precopy.max_iterations;
 
     if (!qmp_args_check(args, known, errp) ||
-        !qmp_arg_size(args, "downtime-limit", false, &next.downtime_limit_ms, errp) ||
-        !qmp_arg_size(args, "max-bandwidth", false, &next.max_bandwidth, errp) ||
+        !qmp_arg_size(args, "downtime-limit", false, &next.precopy.downtime_limit_ms, errp) ||
+        !qmp_arg_size(args, "max-bandwidth", false, &next.precopy.max_bandwidth, errp) ||
         !qmp_arg_int(args, "max-iterations", false, &iterations, errp) ||
-        !qmp_arg_bool(args, "auto-converge", false, &next.auto_converge, errp))
+        !qmp_arg_bool(args, "auto-converge", false, &next.precopy.auto_converge, errp) ||
+        !qmp_arg_bool(args, "zero-copy-send", false, &next.zero_copy_send, errp))
         return NULL;
     if (iterations < 0 || iterations > UINT32_MAX) {
         g_set_error_literal(errp, QMP_ERROR, QMP_ERROR_GENERIC,
                             "Parameter 'max-iterations' expects a count from 0 (no limit)");
         return NULL;
     }
-    next.max_iterations = (unsigned)iterations;
+    next.precopy.max_iterations = (unsigned)iterations;
     *p = next; /* the next migrate uses them */
     return qmp_return_empty();
 }
