@@ -23,6 +23,7 @@ struct Precopy {
     PrecopyStats stats;
     int64_t start_us;
     unsigned dirty_high_rounds; /* auto-converge: rounds in a row that dirtied too much */
+    int64_t published_us; /* when precopy_publish_progress() last counted */
 };
 
 const char *migration_status_name(MigrationStatus status)
@@ -65,11 +66,18 @@ static uint64_t dirty_bytes(GPtrArray *blocks)
     return pages * MIGRATION_PAGE_SIZE;
 }
 
-/* query-migrate's counts while a (long) round runs. */
+/* query-migrate's counts while a (long) round runs, refreshed every
+ * PROGRESS_US: counting the dirty bits of every block is not free. */
+#define PROGRESS_US 50000
+
 static void precopy_publish_progress(Precopy *p, const MigrationWriter *w, GPtrArray *blocks)
 {
-    uint64_t left = dirty_bytes(blocks);
+    int64_t now = g_get_monotonic_time();
 
+    if (now - p->published_us < PROGRESS_US)
+        return;
+    p->published_us = now;
+    uint64_t left = dirty_bytes(blocks);
     g_mutex_lock(&p->lock);
     p->stats.transferred = migration_writer_stats(w)->bytes;
     p->stats.remaining = left;
@@ -132,8 +140,7 @@ static bool send_dirty_pages(Precopy *p, MigrationWriter *w, GPtrArray *blocks, 
             page = chunk + CHUNK_PAGES;
             if (precopy_stopping(p, errp))
                 return false;
-            if ((chunk / CHUNK_PAGES) % 16 == 0)
-                precopy_publish_progress(p, w, blocks);
+            precopy_publish_progress(p, w, blocks);
         }
     }
     return migration_writer_flush_pages(w, errp);
