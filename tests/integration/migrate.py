@@ -214,6 +214,7 @@ def good_migration(t, tmp, src_extra=(), dst_extra=(), cmdline="", netns=None, d
     print(f"stats: total {end.get('total-time')} ms, downtime {end.get('downtime')} ms, "
           f"{ram.get('transferred', 0) >> 20} MiB, {ram.get('dirty-sync-count')} syncs", flush=True)
     if zero_copy:
+        print(f"zero-copy: {ram.get('zero-copy-sends')} sends, {ram.get('zero-copy-copied')} copied", flush=True)
         t.check("page records went out zero-copy", ram.get("zero-copy-sends", 0) > 0,
                 json.dumps(ram))
     t.check("source is postmigrate",
