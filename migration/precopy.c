@@ -297,8 +297,12 @@ static gpointer precopy_thread(gpointer data)
         ok = precopy_iterate(p, w, blocks, &err) && precopy_complete(p, w, blocks, &err);
     }
     memory_global_dirty_log_stop();
-    if (p->stats.cpu_throttle_percentage)
+    if (p->stats.cpu_throttle_percentage) {
         p->hooks.throttle(p->hooks.opaque, 0);
+        g_mutex_lock(&p->lock);
+        p->stats.cpu_throttle_percentage = 0; /* query-migrate: no longer braking */
+        g_mutex_unlock(&p->lock);
+    }
     if (!ok && p->channel.hang_up)
         p->channel.hang_up(p->channel.opaque);
     precopy_update(p, w, blocks, 0, 0, 0);

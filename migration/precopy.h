@@ -75,7 +75,7 @@ typedef struct PrecopyStats {
     uint64_t dirty_pages_rate; /* pages/s in the last round */
     uint64_t throughput; /* bytes/s in the last round */
     uint64_t normal_pages, zero_pages;
-    unsigned cpu_throttle_percentage; /* auto-converge's brake, 0 = none */
+    unsigned cpu_throttle_percentage; /* auto-converge's brake now, 0 = none */
 } PrecopyStats;
 
 typedef struct Precopy Precopy;

@@ -420,6 +420,9 @@ static bool ctl_progress(CtlConn *conn, GError **errp)
         printf("\r%-9s %5.1f%%  %8.1f MiB/s  dirty %7.0f pages/s  remaining %8.1f MiB  "
                "ETA %5.1f s ", status, sent + left > 0 ? 100.0 * sent / (sent + left) : 0,
                bytes_s / (1 << 20), rate, left / (1 << 20), bytes_s > 0 ? left / bytes_s : 0);
+        if (json_object_has_member(o, "cpu-throttle-percentage")) /* auto-converge brakes */
+            printf(" throttle %2" G_GINT64_FORMAT "%% ",
+                   json_object_get_int_member(o, "cpu-throttle-percentage"));
         fflush(stdout);
         if (g_str_equal(status, "completed") || g_str_equal(status, "failed") ||
             g_str_equal(status, "cancelled")) {

@@ -264,17 +264,24 @@ def auto_converge(t, tmp):
     dst = Vm(FERRY, ["--memory", MEMORY, "--incoming", sock], tmp, "dst2")
     dst.qmp()
     src.cmd("migrate-set-parameters", {"auto-converge": True})
-    r = src.cmd("migrate", {"uri": sock})
-    t.check("migrate with auto-converge accepted", r and "return" in r, repr(r))
+    ctl = subprocess.Popen([FERRY, "ctl", src.qmp_path, "migrate", sock, "--progress"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     throttle = 0
     deadline = time.monotonic() + HANG_LIMIT_S * 3
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # until ferry ctl saw it end
         r = src.cmd("query-migrate").get("return", {})
         throttle = max(throttle, r.get("cpu-throttle-percentage", 0))
-        if r.get("status") in ("completed", "failed", "cancelled"):
+        if ctl.poll() is not None:
             break
         time.sleep(0.1)
+    r = src.cmd("query-migrate").get("return", {})
+    out = ctl.communicate(timeout=HANG_LIMIT_S)[0].decode(errors="replace")
+    t.check("ferry ctl migrate --progress exits 0", ctl.returncode == 0, out[-300:])
+    t.check("and its progress line shows the throttle", re.search(r"throttle +[1-9][0-9]%", out),
+            out[-300:])
     t.check("it completes", r.get("status") == "completed", json.dumps(r))
+    t.check("and lets go of the vCPUs (no throttle reported)",
+            "cpu-throttle-percentage" not in r, json.dumps(r))
     t.check("after throttling the vCPUs (QEMU's 20%, then +10% steps)",
             throttle >= 20 and throttle % 10 in (0, 9), throttle)
     print(f"stats: total {r.get('total-time')} ms, downtime {r.get('downtime')} ms, "
