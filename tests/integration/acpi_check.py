@@ -88,7 +88,12 @@ DefinitionBlock ("", "SSDT", 2, "FERRY", "MEMHPTST", 1)
         \\_SB.MHPC.MRLL = 0x08000000
         \\_SB.MHPC.MPX = Zero
         \\_SB.MHPC.MINS = One
-        Return (\\_SB.MHPC.MSCN ())
+        Local0 = \\_SB.MHPC.MSCN ()
+        // acpiexec runs each Notify's handler on a thread of its own and
+        // does not wait for them before exiting: let them print first
+        // (a loaded machine once lost one, and its allocation with it).
+        Sleep (250)
+        Return (Local0)
     }
     Method (\\MHTE, 0, NotSerialized)
     {
