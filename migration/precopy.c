@@ -266,7 +266,7 @@ static bool precopy_complete(Precopy *p, MigrationWriter *w, GPtrArray *blocks, 
          send_dirty_pages(p, w, blocks, errp) &&
          migration_writer_put_device_states(w, p->registry, errp) &&
          migration_writer_put_end(w, errp) && p->channel.flush(p->channel.opaque, errp) &&
-         p->channel.read_ack(p->channel.opaque, errp);
+         p->channel.switch_over(p->channel.opaque, errp);
     g_mutex_lock(&p->lock);
     p->stats.downtime_ms = (g_get_monotonic_time() - paused_at) / 1000;
     g_mutex_unlock(&p->lock);

@@ -10,7 +10,7 @@
  *              outruns the link
  *   DEVICE     pause the vCPUs, final sync, the last pages (checksummed),
  *              every device-state section, END; wait for the destination's
- *              acknowledgement
+ *              acknowledgement and give it the go-ahead
  *   COMPLETED  the source stays paused ("postmigrate") until quit
  *   FAILED / CANCELLED   dirty logging off, vCPUs resumed: the guest runs
  *              on as if nothing happened
@@ -50,8 +50,11 @@ typedef struct PrecopyChannel {
     MigrationWriteFn write;
     /* Waits until everything written left (zero-copy buffers released). */
     bool (*flush)(void *opaque, GError **errp);
-    /* Reads the destination's one-byte acknowledgement. */
-    bool (*read_ack)(void *opaque, GError **errp);
+    /* The switch-over: waits for the destination's acknowledgement
+     * (everything loaded), then sends the go-ahead without which it
+     * never runs the guest.  False if either failed: the destination
+     * then does not run the guest, so the source may. */
+    bool (*switch_over)(void *opaque, GError **errp);
     /* A failed or cancelled migration hangs up, so the destination gives up too. */
     void (*hang_up)(void *opaque);
     void *opaque;

@@ -500,7 +500,7 @@ bool machine_pause(Machine *m)
 bool machine_resume(Machine *m)
 {
     if (!m->user_paused)
-        return false;
+        return machine_migration_take_back(m);
     m->user_paused = false;
     vcpus_resume(m->vcpus);
     machine_emit_event(m, "RESUME", NULL);

@@ -14,8 +14,13 @@
 #include "vmm/vcpu_state.h"
 #include "vmm/vcpu_throttle.h"
 
-/* The destination's one-byte answer once everything loaded. */
+/* The switch-over (migration/FORMAT.md): the destination's byte once
+ * everything loaded, then the source's go-ahead.  The destination runs the
+ * guest only with the go-ahead, and the source gives it only once it will
+ * not resume, so a connection that breaks anywhere in between can never
+ * leave the guest running on both sides. */
 #define MIGRATION_ACK 0x06
+#define MIGRATION_GO 0x07
 
 struct MachineMigration {
     Machine *machine;
@@ -217,7 +222,19 @@ static void channel_hang_up(void *opaque)
     migration_channel_shutdown(opaque);
 }
 
-static bool channel_read_ack(void *opaque, GError **errp)
+/* One byte, sent and flushed. */
+static bool channel_send_byte(MigrationChannel *ch, uint8_t byte, GError **errp)
+{
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+
+    return migration_channel_write(ch, &iov, 1, errp) && migration_channel_flush(ch, errp);
+}
+
+/* A go-ahead that cannot be handed to the kernel never reaches the
+ * destination: the source may resume.  One that was handed over commits
+ * the source (it stays paused even if the byte is then lost: both sides
+ * paused is recoverable, both running is not). */
+static bool channel_switch_over(void *opaque, GError **errp)
 {
     uint8_t ack = 0;
 
@@ -232,7 +249,7 @@ static bool channel_read_ack(void *opaque, GError **errp)
                     "the destination answered 0x%02x instead of an acknowledgement", ack);
         return false;
     }
-    return true;
+    return channel_send_byte(opaque, MIGRATION_GO, errp);
 }
 
 /* A RAM block that changes size mid-migration cannot be followed: the
@@ -264,7 +281,8 @@ bool machine_migration_start(Machine *m, const char *uri, GError **errp)
     if (mm->precopy) {
         precopy_query(mm->precopy, &stats);
         g_free(stats.error);
-        if (stats.status != MIGRATION_STATUS_FAILED && stats.status != MIGRATION_STATUS_CANCELLED) {
+        if (stats.status != MIGRATION_STATUS_FAILED && stats.status != MIGRATION_STATUS_CANCELLED &&
+            stats.status != MIGRATION_STATUS_COMPLETED) { /* completed, then taken back */
             g_set_error_literal(errp, G_FILE_ERROR, G_FILE_ERROR_EXIST,
                                 "migrate: a migration is already running");
             return false;
@@ -288,7 +306,7 @@ bool machine_migration_start(Machine *m, const char *uri, GError **errp)
     ram_blocks_set_resize_observer(source_block_resized, mm);
     mm->precopy = precopy_start(
         &(PrecopyChannel){ .write = migration_channel_write, .flush = channel_flush,
-                           .read_ack = channel_read_ack, .hang_up = channel_hang_up,
+                           .switch_over = channel_switch_over, .hang_up = channel_hang_up,
                            .opaque = mm->channel },
         &(PrecopyHooks){ .pause = source_pause, .resume = source_resume,
                          .status_changed = source_status, .throttle = source_throttle,
@@ -321,6 +339,15 @@ MigrationParams *machine_migration_params(Machine *m)
 bool machine_migration_completed(Machine *m)
 {
     return g_atomic_int_get(&m->migration->completed);
+}
+
+bool machine_migration_take_back(Machine *m)
+{
+    if (!g_atomic_int_compare_and_exchange(&m->migration->completed, 1, 0))
+        return false;
+    vcpus_resume(m->vcpus); /* the pause the final round took */
+    machine_emit_event(m, "RESUME", NULL);
+    return true;
 }
 
 /* ---- destination ---- */
@@ -381,16 +408,25 @@ static gpointer incoming_thread(gpointer data)
     g_autoptr(GError) err = NULL;
     g_autoptr(MigrationChannel) ch = migration_listener_accept(mm->listener, &err);
     g_autoptr(MigrationReader) reader = NULL;
-    struct iovec ack = { .iov_base = (uint8_t[]){ MIGRATION_ACK }, .iov_len = 1 };
+    uint8_t go = 0;
 
     if (ch) {
         reader = migration_reader_new(migration_channel_read, ch, mm->registry);
         migration_reader_set_machine_hook(reader, incoming_machine, m);
     }
     if (!ch || !migration_reader_load(reader, &err) ||
-        !migration_channel_write(ch, &ack, 1, &err) || !migration_channel_flush(ch, &err)) {
+        !channel_send_byte(ch, MIGRATION_ACK, &err)) {
         fprintf(stderr, "ferry: incoming migration failed: %s\n",
                 err ? err->message : "the stream ended early");
+        runstate_request_exit(FERRY_EXIT_USAGE);
+        return NULL;
+    }
+    if (!migration_channel_read(ch, &go, 1, &err) || go != MIGRATION_GO) {
+        g_autofree char *why = err ? g_strdup(err->message)
+                                   : go ? g_strdup_printf("it sent 0x%02x", go)
+                                        : g_strdup("the connection closed");
+        fprintf(stderr, "ferry: incoming migration failed: the source did not give the "
+                "go-ahead after the guest loaded (%s); the guest does not run here\n", why);
         runstate_request_exit(FERRY_EXIT_USAGE);
         return NULL;
     }

@@ -33,6 +33,10 @@ bool machine_migration_query(Machine *m, PrecopyStats *stats, MigrationChannelSt
 MigrationParams *machine_migration_params(Machine *m);
 /* The source finished: vCPUs stay paused until quit ("postmigrate"). */
 bool machine_migration_completed(Machine *m);
+/* cont in postmigrate, as QEMU allows: the operator takes the guest back
+ * (the destination never ran it; it refuses to without the go-ahead).
+ * False if no migration completed. */
+bool machine_migration_take_back(Machine *m);
 
 /* Destination: accept one stream on `uri` in a thread, load it, then run
  * the guest (or stay paused with --paused).  A failure ends ferry with

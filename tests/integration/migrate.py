@@ -39,6 +39,9 @@ Modes:
                     refuses, the source fails over and PASSes
   corrupt-section   the same in a device-state section
   truncated         the proxy cuts the stream: the destination refuses
+  no-go-ahead       the proxy swallows the source's go-ahead after the ack: the
+                    source is postmigrate, the destination exits without
+                    running the guest, cont takes it back on the source
   machine-fdt       --info machine-fdt FILE writes the stream's device tree
 """
 import json
@@ -293,6 +296,35 @@ def auto_converge(t, tmp):
     t.check("source exits 0 on quit", src.finish() == 0)
 
 
+def no_go_ahead(t, tmp):
+    """The switch-over's last byte lost: the source committed (postmigrate),
+    the destination never runs the guest, and cont takes it back on the source."""
+    sock = os.path.join(tmp, "mig.sock")
+    src = Vm(FERRY, guest_args(), tmp, "src")
+    t.check("source guest dirties memory", src.wait_line(r"^migrate: region .*pass [1-9]"))
+    dst = Vm(FERRY, ["--memory", MEMORY, "--incoming", f"unix:{sock}.dst"], tmp, "dst")
+    dst.qmp()
+    start_proxy(sock, sock + ".dst", "no-go-ahead")
+    r = src.cmd("migrate", {"uri": f"unix:{sock}"})
+    t.check("migrate accepted", r and "return" in r, repr(r))
+    end = src.wait_migration()
+    t.check("the source completed (it gave the go-ahead)", end.get("status") == "completed",
+            json.dumps(end))
+    t.check("and is postmigrate",
+            src.cmd("query-status").get("return", {}).get("status") == "postmigrate")
+    status = dst.finish()
+    text = "\n".join(dst.lines)
+    t.check(f"without the go-ahead the destination exits non-zero ({status})",
+            status not in (0, None), text[-500:])
+    t.check("naming why, and the guest never ran there",
+            "did not give the go-ahead" in text and "migrate:" not in text, text[-500:])
+    src.cmd("cont")
+    t.check("cont takes the guest back on the source",
+            src.cmd("query-status").get("return", {}).get("status") == "running")
+    expect_pass(t, src, "source")
+    t.check("source exits 1 (guest PASS)", src.finish() == 1)
+
+
 def failed_migration(t, tmp, how):
     sock = os.path.join(tmp, "mig.sock")
     # missing-block: the source boots through qboot, so it has a pc.bios
@@ -367,14 +399,16 @@ def failed_migration(t, tmp, how):
     src.finish()
 
 
-RECORD_PAGES, RECORD_DEVICE_STATE = 3, 4  # migration/FORMAT.md
+RECORD_PAGES, RECORD_DEVICE_STATE, RECORD_END = 3, 4, 5  # migration/FORMAT.md
 
 
 def start_proxy(listen_path, target_path, how):
     """A UNIX proxy that damages the stream on its way, record-aware:
     corrupt-page puts an impossible block index in the first page record,
     corrupt-section flips the last byte of the first device-state section
-    (caught by the checksum), truncated cuts the stream after 16 MiB."""
+    (caught by the checksum), truncated cuts the stream after 16 MiB,
+    no-go-ahead passes the whole stream and the destination's ack but hangs
+    up instead of passing the source's go-ahead."""
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(listen_path)
     server.listen(1)
@@ -430,6 +464,10 @@ def start_proxy(listen_path, target_path, how):
                     del pending[: 8 + length]
                     damage(rtype, record, state)
                     out += record
+                    state["end"] = rtype == RECORD_END
+                if how == "no-go-ahead" and state.get("end") and pending:
+                    b.sendall(bytes(out))
+                    break  # the go-ahead: swallowed, and the destination hung up on
                 if how == "truncated" and sent + len(out) > (16 << 20):
                     b.sendall(bytes(out[: (16 << 20) - sent]))
                     break
@@ -492,6 +530,8 @@ def main():
                 good_migration(t, tmp, extra, extra, cmdline=cmdline, dimm=dimm, netns=ns)
             finally:
                 netns_teardown(ns)
+        elif mode == "no-go-ahead":
+            no_go_ahead(t, tmp)
         elif mode == "zero-copy":
             good_migration(t, tmp, zero_copy=True)
         elif mode == "auto-converge":

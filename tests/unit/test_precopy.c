@@ -101,7 +101,7 @@ static void run(Guest *g, GByteArray *stream, bool (*ack)(void *, GError **),
     g_autoptr(MachineDescription) desc = machine_description_new();
     g_autoptr(VmStateRegistry) registry = vmstate_registry_new();
     PrecopyChannel channel = {
-        .write = migration_byte_array_write, .flush = no_flush, .read_ack = ack, .opaque = stream,
+        .write = migration_byte_array_write, .flush = no_flush, .switch_over = ack, .opaque = stream,
     };
     PrecopyHooks hooks = {
         .pause = guest_pause, .resume = guest_resume, .status_changed = record_status,
