@@ -11,7 +11,7 @@ struct VcpuThrottle {
     bool quit;
 };
 
-/* Waits until `deadline` or a change; false once the throttle is off. */
+/* Waits until `deadline`, or until the throttle is turned off (false then). */
 static bool throttle_wait(VcpuThrottle *t, int64_t deadline)
 {
     while (!t->quit && t->percent && g_get_monotonic_time() < deadline)
