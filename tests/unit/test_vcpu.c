@@ -1,5 +1,6 @@
 /* vCPU threads on a real /dev/kvm: pausing stops a busy guest at once and
- * resuming lets it go on; APs still waiting for SIPI pause too. */
+ * resuming lets it go on; APs still waiting for SIPI pause too; the
+ * auto-converge throttle's pauses nest inside the others. */
 #include <glib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -7,6 +8,7 @@
 #include "tiny_vm.h"
 #include "vmm/kvm.h"
 #include "vmm/vcpu.h"
+#include "vmm/vcpu_throttle.h"
 
 static void test_pause_resume(void)
 {
@@ -61,10 +63,47 @@ static void test_pause_at_start(void)
     }
 }
 
+/* The throttle slows the guest without stopping it, keeps out of the way
+ * of a pause of someone else's, and leaves the vCPUs running when turned
+ * off or freed mid-brake. */
+static void test_throttle(void)
+{
+    TinyVm vm = { 0 };
+    int at;
+
+    tiny_vm_init(&vm, 2, true);
+    vcpus_start(vm.vcpus);
+    tiny_vm_wait_writes_above(&vm, 100);
+    VcpuThrottle *t = vcpu_throttle_new(vm.vcpus);
+
+    vcpu_throttle_set(t, 150); /* capped at 99: 10 ms of every second */
+    tiny_vm_wait_writes_above(&vm, g_atomic_int_get(&vm.counter.writes) + 10);
+
+    /* At 10% the throttle pauses and resumes every 10 ms: an outer pause
+     * must hold through all of that. */
+    vcpu_throttle_set(t, 10);
+    vcpus_pause(vm.vcpus);
+    at = g_atomic_int_get(&vm.counter.writes);
+    g_usleep(50 * 1000);
+    g_assert_cmpint(g_atomic_int_get(&vm.counter.writes), ==, at);
+    vcpus_resume(vm.vcpus);
+    tiny_vm_wait_writes_above(&vm, at + 10);
+
+    vcpu_throttle_set(t, 0);
+    tiny_vm_wait_writes_above(&vm, g_atomic_int_get(&vm.counter.writes) + 10);
+    vcpu_throttle_set(t, 99);
+    vcpu_throttle_free(t); /* mid-brake, most likely: it must let go */
+    tiny_vm_wait_writes_above(&vm, g_atomic_int_get(&vm.counter.writes) + 10);
+
+    vcpus_stop(vm.vcpus);
+    tiny_vm_free(&vm);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vcpu/pause-resume", test_pause_resume);
     g_test_add_func("/vcpu/pause-at-start", test_pause_at_start);
+    g_test_add_func("/vcpu/throttle", test_throttle);
     return g_test_run();
 }
