@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 
+from checker import Checker
 from qmp import HANG_LIMIT_S, Qmp
 
 MEMORY = "256M,slots=4,maxmem=4G"
@@ -100,15 +101,6 @@ class Vm:
             self.proc.kill()
             return self.proc.wait()
 
-
-class Checker:
-    def __init__(self):
-        self.problems = []
-
-    def check(self, what, ok, detail=""):
-        print(("ok   " if ok else "FAIL ") + what + ("" if ok else f": {detail}"))
-        if not ok:
-            self.problems.append(what)
 
 
 def plug(t, vm):

@@ -55,6 +55,7 @@ import tempfile
 import threading
 import time
 
+from checker import Checker
 from qmp import HANG_LIMIT_S, Qmp
 
 MEMORY = "512M"
@@ -131,15 +132,6 @@ class Vm:
             self.proc.kill()
             return self.proc.wait()
 
-
-class Checker:
-    def __init__(self):
-        self.problems = []
-
-    def check(self, what, ok, detail=""):
-        print(("ok   " if ok else "FAIL ") + what + ("" if ok else f": {detail}"), flush=True)
-        if not ok:
-            self.problems.append(what)
 
 
 def guest_args(extra_cmdline=""):

@@ -21,17 +21,12 @@ import sys
 import tempfile
 import time
 
+import checker
 from qmp import HANG_LIMIT_S, Qmp
 
 
-class Checker:
-    def __init__(self):
-        self.problems = []
-
-    def check(self, what, ok, detail=""):
-        print(("ok   " if ok else "FAIL ") + what + (f": {detail}" if not ok and detail else ""))
-        if not ok:
-            self.problems.append(what)
+class Checker(checker.Checker):
+    """The shared checker, plus QMP reply shapes."""
 
     def error(self, what, reply, klass, desc_prefix):
         err = (reply or {}).get("error", {})
